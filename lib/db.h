@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The SQLite store, the source of truth of the service: schema creation and
+ * migration by PRAGMA user_version, and every query the workers and the
+ * daemon run, as prepared statements with bound parameters (never client
+ * text in SQL). Write transactions are BEGIN IMMEDIATE. Read functions
+ * return new jansson values in the exact shapes of API.md.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "chat.h"
+
+#define DB_SCHEMA_VERSION 1
+
+struct db;
+
+struct db_user {
+	int64_t id;
+	char *username;
+	char *email;
+	char *full_name; /* NULL when not given */
+	char *pass_hash;
+	int64_t tokens_valid_after; /* seconds; tokens with iat below are void */
+	int64_t last_seen;	    /* ms, 0 when never seen */
+};
+
+/*
+ * Open (creating if needed) the database at "path": WAL, foreign keys on,
+ * busy timeout "busy_ms", schema created or migrated to DB_SCHEMA_VERSION.
+ * Returns a new handle, or NULL after logging.
+ */
+struct db *db_open(const char *path, int busy_ms);
+void db_free(struct db *db);
+
+/*
+ * Transactions. db_begin() runs BEGIN IMMEDIATE, or only counts a nesting
+ * level when one is open; db_commit() commits at the outermost level;
+ * db_rollback() rolls the whole transaction back. db_in_txn() tells whether
+ * one is open.
+ */
+enum chat_err db_begin(struct db *db);
+enum chat_err db_commit(struct db *db);
+void db_rollback(struct db *db);
+int db_in_txn(const struct db *db);
+
+/* Users. Strings in "u" are heap copies owned by the caller. */
+void db_user_finish(struct db_user *u);
+enum chat_err db_user_insert(struct db *db, const char *username,
+    const char *email, const char *full_name, const char *pass_hash,
+    int64_t now_ms, int64_t *id);
+enum chat_err db_user_by_id(struct db *db, int64_t id, struct db_user *u);
+/* "login" is an e-mail (matched case-insensitively) or a username. */
+enum chat_err db_user_by_login(struct db *db, const char *login,
+    struct db_user *u);
+enum chat_err db_user_set_hash(struct db *db, int64_t id, const char *hash);
+enum chat_err db_user_set_last_seen(struct db *db, int64_t id, int64_t ms);
+/* {"id","username","email","full_name"}; new reference. */
+json_t *db_user_json(const struct db_user *u);
+
+/* Rooms and members. */
+enum chat_err db_room_create(struct db *db, const char *name, int is_private,
+    int64_t creator, const int64_t *members, size_t nmembers, int64_t now_ms,
+    int64_t *room);
+/* The private chat of users "a" and "b" (either order), if any. */
+enum chat_err db_room_private_find(struct db *db, int64_t a, int64_t b,
+    int64_t *room);
+/* CHAT_OK when "user" is a member of "room", else CHAT_ERR_NOTFOUND. */
+enum chat_err db_room_is_member(struct db *db, int64_t room, int64_t user);
+/*
+ * The room object of API.md; with "nmsg" > 0 it carries its latest "nmsg"
+ * messages (oldest first) as "messages", with 0 it has no "messages" key.
+ */
+enum chat_err db_room_json(struct db *db, int64_t room, int nmsg,
+    json_t **out);
+/* Rooms "user" belongs to, without messages, newest first. */
+enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
+/*
+ * Private chats of "user", most recent activity first, each with
+ * "other_user", "other_user_email", "last_seen", "last_message" filled and
+ * "is_online" false: the caller fills it from presence. "*others" receives
+ * a new array of the other users' ids, one per chat, in the same order.
+ */
+enum chat_err db_private_chats_json(struct db *db, int64_t user,
+    json_t **out, int64_t **others, size_t *nothers);
+/* Member ids of "room"; "*ids" is a new array the caller frees. */
+enum chat_err db_room_members(struct db *db, int64_t room, int64_t **ids,
+    size_t *n);
+/* Ids of the rooms of "user"; "*ids" is a new array the caller frees. */
+enum chat_err db_user_rooms(struct db *db, int64_t user, int64_t **ids,
+    size_t *n);
+/* Users sharing at least one room with "user" (excluding "user"). */
+enum chat_err db_user_peers(struct db *db, int64_t user, int64_t **ids,
+    size_t *n);
+
+/* Messages. */
+/*
+ * Insert a message; when (room, sender, client_id) exists already, store
+ * nothing, set "*created" to 0 and "*id" to the existing message.
+ */
+enum chat_err db_msg_insert(struct db *db, int64_t room, int64_t sender,
+    const char *content, const char *media_url, const char *client_id,
+    int64_t now_ms, int64_t *id, int *created);
+/* The message object of API.md; new reference. */
+enum chat_err db_msg_json(struct db *db, int64_t id, json_t **out);
+/*
+ * Messages of "room", oldest first: with before > 0 the "limit" just older
+ * than it, with after > 0 the "limit" just newer, else the newest "limit".
+ */
+enum chat_err db_msgs_json(struct db *db, int64_t room, int limit,
+    int64_t before, int64_t after, json_t **out);
+/*
+ * Messages newer than "after" in any room of "user", oldest first, at most
+ * "limit" (catch-up). "*more" is set when more remain.
+ */
+enum chat_err db_msgs_for_user_after(struct db *db, int64_t user,
+    int64_t after, int limit, json_t **out, int *more);
+/* The highest message id, 0 when none. */
+enum chat_err db_msg_last_id(struct db *db, int64_t *id);
+
+/* Media (issue 4). */
+enum chat_err db_media_insert(struct db *db, const char *name,
+    int64_t uploader, int64_t size, const char *content_type,
+    const char *original_name, int64_t now_ms);
+/* CHAT_OK when a stored file has this name ("<hex>.<ext>"). */
+enum chat_err db_media_exists(struct db *db, const char *name);
+
+/*
+ * Token bucket "key" (burst "burst", refilled at "rate" per second), kept
+ * in SQLite so that every worker and the daemon share it. Takes "cost"
+ * tokens (0 only checks). CHAT_ERR_RATE sets "*retry_after" to the seconds
+ * until "cost" (or 1) tokens are back. Runs inside the open transaction, or
+ * in one of its own.
+ */
+enum chat_err db_rate_take(struct db *db, const char *key, double burst,
+    double rate, double cost, int64_t now_ms, double *retry_after);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The only code that touches libjwt: HS256 tokens issued and checked the
+ * way NOTES.md section 2.2 requires of libjwt 1.10, which validates no
+ * claim by itself. It never logs a token or the key.
+ */
+#ifndef TOKEN_H
+#define TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat.h"
+
+#define TOKEN_MAX     4096 /* longest token accepted, bytes */
+#define TOKEN_KEY_MIN 32   /* shortest HMAC key accepted, bytes */
+#define TOKEN_KEY_MAX 1024
+
+struct token_key {
+	unsigned char *key;
+	size_t len;
+};
+
+/*
+ * Read the key file "path" into "k". Returns 0, or -1 after logging when the
+ * file is unreadable or holds fewer than TOKEN_KEY_MIN bytes (the process
+ * must then refuse to start). Trailing newlines are not part of the key.
+ */
+int token_key_load(struct token_key *k, const char *path);
+/* Wipe and free the key (explicit_bzero). */
+void token_key_finish(struct token_key *k);
+
+/*
+ * Issue a token for user "uid" at "now" (seconds) valid "lifetime" seconds,
+ * with claims sub (string), iat, exp, jti. "*out" is a new string.
+ * Returns 0 or -1 after logging.
+ */
+int token_issue(const struct token_key *k, int64_t uid, int64_t now,
+    int64_t lifetime, char **out);
+
+/*
+ * Check "tok" at "now" (seconds) with "leeway" seconds of skew: length and
+ * alphabet, signature, alg pinned to HS256, exp required and integer, nbf
+ * and iat not in the future, sub a decimal user id. On CHAT_OK stores the
+ * user id and iat (0 when absent); otherwise CHAT_ERR_AUTH. The caller must
+ * still check that the user exists and that iat >= tokens_valid_after.
+ */
+enum chat_err token_check(const struct token_key *k, const char *tok,
+    int64_t now, int64_t leeway, int64_t *uid, int64_t *iat);
+
+#endif

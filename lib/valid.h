@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Pure validation of client input into typed values, at the edge (kcgi
+ * style): no I/O, no allocation unless said. Each returns 1 when valid.
+ */
+#ifndef VALID_H
+#define VALID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VALID_USERNAME_MIN 3
+#define VALID_USERNAME_MAX 32
+#define VALID_EMAIL_MAX	   254
+#define VALID_CONTENT_MAX  4096 /* characters (code points) */
+#define VALID_NAME_MAX	   100	/* room name, characters */
+#define VALID_FULLNAME_MAX 100
+#define VALID_CLIENT_ID_MAX 64
+#define VALID_MEMBERS_MAX  1000
+
+/* 3-32 characters of [A-Za-z0-9_.-]. */
+int valid_username(const char *s);
+/* A plausible address: local@domain.tld, no spaces or controls. */
+int valid_email(const char *s);
+/* Lower-case "s" in place (ASCII). */
+void valid_lower(char *s);
+/* Valid UTF-8 of "len" bytes: no overlongs, surrogates, NUL or > U+10FFFF. */
+int valid_utf8(const char *s, size_t len);
+/* Number of code points of valid UTF-8 "s". */
+size_t valid_utf8_chars(const char *s, size_t len);
+/* UTF-8 text of "min".."max" code points without control characters
+ * other than \n, \r, \t. */
+int valid_text(const char *s, size_t len, size_t min, size_t max);
+
+#endif
