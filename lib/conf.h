@@ -8,6 +8,7 @@
 #ifndef CONF_H
 #define CONF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct conf {
@@ -64,5 +65,11 @@ int conf_load(struct conf *c, const char *path);
 
 /* Release the strings of "c". */
 void conf_finish(struct conf *c);
+
+/*
+ * The name of the "i"-th key of the table, or NULL past the last one: lets
+ * the tests check that etc/chat.conf.sample documents every key.
+ */
+const char *conf_key_name(size_t i);
 
 #endif
