@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Pure validators of client input: user names, e-mail addresses and UTF-8
+ * text. They only read the bytes they are given (valid_lower() writes them)
+ * and never allocate, log or depend on the locale, so they can run on any
+ * untrusted input and be fuzzed on their own.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "valid.h"
+
+/* ASCII classes, spelled out so that the locale can never change them. */
+static int
+valid_is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+int
+valid_username(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		if (!valid_is_alnum(c) && c != '_' && c != '.' && c != '-')
+			return 0;
+		if (n >= VALID_USERNAME_MAX)
+			return 0;
+	}
+	return n >= VALID_USERNAME_MIN;
+}
+
+/*
+ * The local part: 1..64 bytes (RFC 5321) of letters, digits and
+ * !#$%&'*+/=?^_`{|}~.- as a dot-atom (RFC 5322): no leading, trailing or
+ * doubled dot. Quoted local parts are not accepted.
+ */
+static int
+valid_email_local(const char *s, size_t len)
+{
+	static const char special[] = "!#$%&'*+/=?^_`{|}~-";
+	size_t i;
+
+	if (len == 0 || len > 64 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (s[i + 1] == '.')
+				return 0;
+			continue;
+		}
+		if (!valid_is_alnum(c) && (c == '\0' || !strchr(special, c)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The domain: at least two dot-separated labels of 1..63 bytes of
+ * [A-Za-z0-9-], none starting or ending with '-'. Address literals
+ * ("[192.0.2.1]") are not accepted.
+ */
+static int
+valid_email_domain(const char *s)
+{
+	size_t label = 0, labels = 1;
+	unsigned char c, prev = '.';
+
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (c == '.') {
+			if (label == 0 || prev == '-')
+				return 0;
+			label = 0;
+			labels++;
+		} else if (valid_is_alnum(c) || c == '-') {
+			if (label == 0 && c == '-')
+				return 0;
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+		prev = c;
+	}
+	return label > 0 && prev != '-' && labels >= 2;
+}
+
+int
+valid_email(const char *s)
+{
+	const char *at;
+	size_t len;
+
+	if (s == NULL)
+		return 0;
+	len = strlen(s);
+	if (len > VALID_EMAIL_MAX || (at = strchr(s, '@')) == NULL ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	return valid_email_local(s, (size_t)(at - s)) &&
+	    valid_email_domain(at + 1);
+}
+
+void
+valid_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/*
+ * Well-formed UTF-8 as in Unicode's table 3-7: the second byte's range
+ * depends on the first, which excludes overlong forms (C0, C1, E0 80..9F,
+ * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF
+ * (F4 90.., F5..FF). NUL is refused too: it would end a C string early.
+ */
+int
+valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+	unsigned char lo, hi;
+
+	if (s == NULL)
+		return len == 0;
+	while (i < len) {
+		unsigned char c = p[i];
+
+		lo = 0x80;
+		hi = 0xbf;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		if (p[i + 1] < lo || p[i + 1] > hi)
+			return 0;
+		for (k = 2; k <= n; k++)
+			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+				return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+size_t
+valid_utf8_chars(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int
+valid_text(const char *s, size_t len, size_t min, size_t max)
+{
+	size_t i, n;
+
+	if (!valid_utf8(s, len))
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') ||
+		    c == 0x7f)
+			return 0;
+	}
+	n = valid_utf8_chars(s, len);
+	return n >= min && n <= max;
+}
