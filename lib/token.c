@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * HS256 access tokens over libjwt 1.10.2, the only file that calls jwt_*().
+ * libjwt checks nothing but the signature and "typ" (NOTES.md 2.1), so this
+ * file caps the length before jwt_decode() (its alloca() overflows the
+ * stack), pins the algorithm, and checks every claim itself from the
+ * verified payload. It must never log a token or any byte of the key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <jwt.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "token.h"
+#include "xmalloc.h"
+
+/* jwt_add_grant_int() takes a long: the claims are int64_t seconds. */
+_Static_assert(sizeof(long) >= sizeof(int64_t), "long narrower than int64");
+
+#define TOKEN_JTI_BYTES 16
+
+/*
+ * Read the key file: no symlink, a regular file, at most TOKEN_KEY_MAX
+ * bytes stored as is (raw or hex text alike), without trailing CR/LF.
+ * A longer file is refused rather than silently cut, and so is a key
+ * shorter than TOKEN_KEY_MIN: an empty key would make libjwt skip the
+ * signature check. On failure "k" is left empty and the partial read wiped.
+ */
+int
+token_key_load(struct token_key *k, const char *path)
+{
+	unsigned char buf[TOKEN_KEY_MAX + 1];
+	struct stat st;
+	size_t len = 0;
+	ssize_t r;
+	int fd = -1, rc = -1;
+
+	k->key = NULL;
+	k->len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		log_warn("%s: open %s", __func__, path);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("%s: fstat %s", __func__, path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: %s: not a regular file", __func__, path);
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		r = read(fd, buf + len, sizeof(buf) - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			log_warn("%s: read %s", __func__, path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > TOKEN_KEY_MAX) {
+		log_warnx("%s: %s: secret file longer than %d bytes", __func__,
+		    path, TOKEN_KEY_MAX);
+		goto out;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len < TOKEN_KEY_MIN) {
+		log_warnx("%s: %s: secret file too short (%zu bytes, need %d)",
+		    __func__, path, len, TOKEN_KEY_MIN);
+		goto out;
+	}
+	k->key = xmalloc(len);
+	memcpy(k->key, buf, len);
+	k->len = len;
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+void
+token_key_finish(struct token_key *k)
+{
+	if (k->key != NULL) {
+		explicit_bzero(k->key, k->len);
+		free(k->key);
+	}
+	k->key = NULL;
+	k->len = 0;
+}
+
+/* Fill "hex" (2 * TOKEN_JTI_BYTES + 1 bytes) with a random token id. */
+static int
+token_jti_new(char *hex, size_t hexsz)
+{
+	unsigned char rnd[TOKEN_JTI_BYTES];
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < sizeof(rnd)) {
+		r = getrandom(rnd + got, sizeof(rnd) - got, 0);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			log_warn("%s: getrandom", __func__);
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	sodium_bin2hex(hex, hexsz, rnd, sizeof(rnd));
+	return 0;
+}
+
+/*
+ * Sign {"sub":"uid","iat":now,"exp":now+lifetime,"jti":hex} with HS256.
+ * "*out" is a new string (ours, not libjwt's) on success only.
+ */
+int
+token_issue(const struct token_key *k, int64_t uid, int64_t now,
+    int64_t lifetime, char **out)
+{
+	char sub[24], jti[2 * TOKEN_JTI_BYTES + 1];
+	jwt_t *j = NULL;
+	char *s = NULL;
+	int64_t exp;
+	int rc = -1;
+
+	if (k->key == NULL || k->len < TOKEN_KEY_MIN || uid <= 0 ||
+	    lifetime <= 0 || __builtin_add_overflow(now, lifetime, &exp)) {
+		log_warnx("%s: bad key or arguments", __func__);
+		goto out;
+	}
+	snprintf(sub, sizeof(sub), "%" PRId64, uid);
+	if (token_jti_new(jti, sizeof(jti)) == -1)
+		goto out;
+	if (jwt_new(&j) != 0) {
+		log_warnx("%s: jwt_new failed", __func__);
+		goto out;
+	}
+	if (jwt_set_alg(j, JWT_ALG_HS256, k->key, (int)k->len) != 0 ||
+	    jwt_add_grant(j, "sub", sub) != 0 ||
+	    jwt_add_grant_int(j, "iat", (long)now) != 0 ||
+	    jwt_add_grant_int(j, "exp", (long)exp) != 0 ||
+	    jwt_add_grant(j, "jti", jti) != 0) {
+		log_warnx("%s: building the token failed", __func__);
+		goto out;
+	}
+	if ((s = jwt_encode_str(j)) == NULL) {
+		log_warnx("%s: jwt_encode_str failed", __func__);
+		goto out;
+	}
+	*out = xstrdup(s);
+	rc = 0;
+out:
+	free(s); /* libjwt 1.10 allocates with malloc() and has no free hook */
+	jwt_free(j);
+	return rc;
+}
+
+/*
+ * Check the shape before libjwt sees the token: 1..TOKEN_MAX bytes of
+ * [A-Za-z0-9_-.] in three non-empty segments. Stores the start and length
+ * of the payload segment. strnlen() bounds the work on a huge input.
+ */
+static int
+token_shape_check(const char *tok, const char **payload, size_t *plen)
+{
+	const char *dot[2];
+	size_t len, i, ndots = 0;
+
+	len = strnlen(tok, TOKEN_MAX + 1);
+	if (len == 0 || len > TOKEN_MAX)
+		return -1;
+	for (i = 0; i < len; i++) {
+		char c = tok[i];
+
+		if (c == '.') {
+			if (ndots == 2)
+				return -1;
+			dot[ndots++] = tok + i;
+		} else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		               (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return -1;
+	}
+	if (ndots != 2 || dot[0] == tok || dot[1] == dot[0] + 1 ||
+	    dot[1] == tok + len - 1)
+		return -1;
+	*payload = dot[0] + 1;
+	*plen = (size_t)(dot[1] - dot[0] - 1);
+	return 0;
+}
+
+/*
+ * Parse the payload segment (base64url without padding) as a JSON object,
+ * rejecting duplicate keys. This runs only after jwt_decode() verified the
+ * signature over these very bytes. libjwt's own copy of the claims cannot
+ * serve: it keeps the last of duplicate keys, and jwt_get_grants_json()
+ * re-serialises that copy, so the duplicates are gone by then.
+ * Returns a new object or NULL.
+ */
+static json_t *
+token_claims_parse(const char *seg, size_t seglen)
+{
+	unsigned char *bin;
+	size_t binlen = 0;
+	json_error_t jerr;
+	json_t *o = NULL;
+
+	bin = xmalloc(seglen);
+	if (sodium_base642bin(bin, seglen, seg, seglen, NULL, &binlen, NULL,
+	        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		goto out;
+	o = json_loadb(
+	    (const char *)bin, binlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (o != NULL && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+out:
+	free(bin);
+	return o;
+}
+
+/*
+ * Parse a user id: a JSON string of decimal digits without sign or leading
+ * zero, 1..INT64_MAX. Returns 0, or -1 with "*id" untouched.
+ */
+static int
+token_sub_parse(const json_t *v, int64_t *id)
+{
+	const char *s;
+	int64_t n = 0;
+	size_t i, len;
+
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 0 || s[0] == '0')
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (__builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, s[i] - '0', &n))
+			return -1;
+	}
+	*id = n;
+	return 0;
+}
+
+/* a + b for b >= 0, saturated at INT64_MAX. */
+static int64_t
+token_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/*
+ * The claims check of NOTES.md 2.2 on the verified payload "c". A token is
+ * expired once now >= exp + leeway: with leeway L it is still good during
+ * the L seconds that follow "exp" and refused from exp + L on. "nbf" and
+ * "iat", when present, must be integers <= now + leeway. Stores the user
+ * id and iat (0 when absent) on success; returns 0 or -1 with a reason in
+ * "*why".
+ */
+static int
+token_claims_check(json_t *c, int64_t now, int64_t leeway, int64_t *uid,
+    int64_t *iat, const char **why)
+{
+	json_t *v;
+	int64_t horizon = token_add_sat(now, leeway), id, t = 0;
+
+	v = json_object_get(c, "exp");
+	if (!json_is_integer(v)) {
+		*why = "exp missing or not an integer";
+		return -1;
+	}
+	if (now >= token_add_sat(json_integer_value(v), leeway)) {
+		*why = "expired";
+		return -1;
+	}
+	if ((v = json_object_get(c, "nbf")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) > horizon)) {
+		*why = "nbf not an integer or in the future";
+		return -1;
+	}
+	if ((v = json_object_get(c, "iat")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) > horizon) {
+			*why = "iat not an integer or in the future";
+			return -1;
+		}
+		t = json_integer_value(v);
+	}
+	if (token_sub_parse(json_object_get(c, "sub"), &id) == -1) {
+		*why = "sub missing or not a user id";
+		return -1;
+	}
+	*uid = id;
+	*iat = t;
+	return 0;
+}
+
+/*
+ * Verify "tok" as NOTES.md 2.2 requires, in that order: shape and length
+ * cap, a key of at least TOKEN_KEY_MIN bytes (libjwt skips the signature
+ * check for an empty key, so this fails closed even if startup missed it),
+ * jwt_decode(), alg pinned to HS256, then our own claim checks. Every
+ * failure is CHAT_ERR_AUTH with a debug reason that never quotes the token.
+ */
+enum chat_err
+token_check(const struct token_key *k, const char *tok, int64_t now,
+    int64_t leeway, int64_t *uid, int64_t *iat)
+{
+	const char *payload, *why = NULL;
+	size_t plen;
+	jwt_t *j = NULL;
+	json_t *claims = NULL;
+	enum chat_err rc = CHAT_ERR_AUTH;
+
+	if (k == NULL || k->key == NULL || k->len < TOKEN_KEY_MIN ||
+	    leeway < 0) {
+		log_warnx("%s: no usable key or bad leeway", __func__);
+		goto out;
+	}
+	if (tok == NULL || token_shape_check(tok, &payload, &plen) == -1) {
+		why = "length, alphabet or segments";
+		goto out;
+	}
+	if (jwt_decode(&j, tok, k->key, (int)k->len) != 0) {
+		j = NULL;
+		why = "signature, header or encoding";
+		goto out;
+	}
+	if (jwt_get_alg(j) != JWT_ALG_HS256) {
+		why = "alg is not HS256";
+		goto out;
+	}
+	if ((claims = token_claims_parse(payload, plen)) == NULL) {
+		why = "payload not a JSON object without duplicate keys";
+		goto out;
+	}
+	if (token_claims_check(claims, now, leeway, uid, iat, &why) == -1)
+		goto out;
+	rc = CHAT_OK;
+out:
+	if (why != NULL)
+		log_debug("%s: token rejected: %s", __func__, why);
+	json_decref(claims);
+	jwt_free(j);
+	return rc;
+}
