@@ -6,6 +6,12 @@
  * but never lose or reorder a message. Nothing here ever blocks a request:
  * sends use ZMQ_DONTWAIT and ZMQ_IMMEDIATE, queries a short poll.
  * Event formats are documented in docs/architecture.md.
+ *
+ * Query framing: the DEALER sends [qid, payload], qid being 8 opaque bytes
+ * (a per-bus counter). The daemon's ROUTER receives [identity, qid,
+ * payload] and must answer [identity, qid, reply] with the qid unchanged;
+ * bus_query() drops replies whose qid is not the current one (late answers
+ * to queries that timed out) and replies of any other shape.
  */
 #ifndef BUS_H
 #define BUS_H
