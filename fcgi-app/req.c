@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The per-request object of the worker and the response helpers every
+ * route shares. Client input reaches the routes only through here: the
+ * body is read with a hard cap, the token is checked before any route that
+ * needs a caller runs, and errors leave in FastAPI's shapes. Client strings
+ * are logged only through log_escape().
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "req.h"
+#include "xmalloc.h"
+
+#define REQ_READ_CHUNK 65536
+
+/* A FastCGI parameter of "r", or NULL. */
+static const char *
+req_param(const struct req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fr->envp);
+}
+
+/*
+ * The path of the request as a new string: REQUEST_URI without its query
+ * (and without scheme and authority when the client sent an absolute
+ * URI), else DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO. It is matched
+ * as sent: no percent-decoding, no dot-segment removal.
+ */
+static char *
+req_path_get(const struct req *r)
+{
+	const char *uri, *p;
+
+	if ((uri = req_param(r, "REQUEST_URI")) != NULL && *uri != '\0') {
+		if (*uri != '/' && (p = strstr(uri, "://")) != NULL)
+			uri = (p = strchr(p + 3, '/')) != NULL ? p : "/";
+		return xstrndup(uri, strcspn(uri, "?#"));
+	}
+	if ((uri = req_param(r, "DOCUMENT_URI")) != NULL && *uri != '\0')
+		return xstrdup(uri);
+	p = req_param(r, "PATH_INFO");
+	uri = req_param(r, "SCRIPT_NAME");
+	return xasprintf("%s%s", uri != NULL ? uri : "", p != NULL ? p : "");
+}
+
+struct req *
+req_new(struct app *app, FCGX_Request *fr)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+	const char *s;
+
+	r->fr = fr;
+	r->app = app;
+	r->now_ms = chat_now_ms();
+	s = req_param(r, "REQUEST_METHOD");
+	r->method = s != NULL ? s : "";
+	r->path = req_path_get(r);
+	s = req_param(r, "QUERY_STRING");
+	r->query = s != NULL ? s : "";
+	s = req_param(r, "CONTENT_TYPE");
+	r->ctype = s != NULL && *s != '\0' ? s : NULL;
+	s = req_param(r, "REMOTE_ADDR");
+	r->remote = s != NULL ? s : "";
+	return r;
+}
+
+void
+req_free(struct req *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	free(r->path);
+	free(r->body);
+	if (r->authed)
+		db_user_finish(&r->user);
+	json_decref(r->out);
+	for (i = 0; i < r->nheaders; i++)
+		free(r->headers[i]);
+	free(r);
+}
+
+/*
+ * Parse the decimal digits "s" into "*v" (no sign, no spaces, no
+ * overflow). Returns 0, or -1 with "*v" untouched.
+ */
+static int
+req_digits_parse(const char *s, int64_t *v)
+{
+	int64_t n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || n > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+int
+req_body_read(struct req *r)
+{
+	const char *cl = req_param(r, "CONTENT_LENGTH");
+	int64_t max = r->app->conf.body_max, len = -1;
+	size_t cap, got = 0;
+	char *buf = NULL;
+	int n, rc = -1;
+
+	if (cl != NULL && *cl != '\0' && req_digits_parse(cl, &len) == -1) {
+		req_error(r, 400, "Invalid Content-Length");
+		goto out;
+	}
+	if (len > max) {
+		req_error(r, 413, "Request body too large");
+		goto out;
+	}
+	/* Room for body_max + 1 bytes, to notice a longer body. */
+	cap = len >= 0 ? (size_t)len + 2 : 4096;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (cap - got < 2)
+			buf = xrealloc(buf, cap *= 2);
+		n = cap - got - 1 > REQ_READ_CHUNK ? REQ_READ_CHUNK
+		                                   : (int)(cap - got - 1);
+		if ((n = FCGX_GetStr(buf + got, n, r->fr->in)) <= 0)
+			break;
+		got += (size_t)n;
+		if (got > (size_t)max) {
+			req_error(r, 413, "Request body too large");
+			goto out;
+		}
+	}
+	buf[got] = '\0';
+	r->body = buf;
+	r->bodylen = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+int
+req_is_form(const struct req *r)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(form) - 1;
+	const char *s = r->ctype;
+
+	if (s == NULL)
+		return 0;
+	s += strspn(s, " \t");
+	if (strncasecmp(s, form, n) != 0)
+		return 0;
+	s += n;
+	s += strspn(s, " \t");
+	return *s == '\0' || *s == ';';
+}
+
+/*
+ * 1 when "ctype" is absent, application/json or application/<x>+json, with
+ * any parameters, case-insensitively (FastAPI's test).
+ */
+static int
+req_ctype_is_json(const char *ctype)
+{
+	size_t n;
+
+	if (ctype == NULL)
+		return 1;
+	ctype += strspn(ctype, " \t");
+	if (strncasecmp(ctype, "application/", 12) != 0)
+		return 0;
+	ctype += 12;
+	n = strcspn(ctype, ";");
+	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
+		n--;
+	if (n == 4 && strncasecmp(ctype, "json", 4) == 0)
+		return 1;
+	return n > 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0 &&
+	    memchr(ctype, '/', n) == NULL;
+}
+
+/* 422 with the single error [{"loc":["body"], ...}]. */
+static void
+req_body_invalid(struct req *r, const char *msg, const char *type)
+{
+	json_t *errs = json_array();
+
+	req_verr_add(errs, req_loc("body", NULL), msg, type, NULL);
+	req_invalid(r, errs);
+}
+
+int
+req_json_object(struct req *r, json_t **obj)
+{
+	json_error_t err;
+	json_t *v = NULL, *errs;
+
+	if (r->bodylen == 0) {
+		req_body_invalid(r, "Field required", "missing");
+		return -1;
+	}
+	if (!req_ctype_is_json(r->ctype))
+		goto notobj;
+	v = json_loadb(r->body, r->bodylen, JSON_REJECT_DUPLICATES, &err);
+	if (v == NULL) {
+		errs = json_array();
+		req_verr_add(errs,
+		    json_pack("[s,I]", "body", (json_int_t)err.position),
+		    "JSON decode error", "json_invalid",
+		    json_pack("{s:s}", "error", err.text));
+		req_invalid(r, errs);
+		return -1;
+	}
+	if (!json_is_object(v))
+		goto notobj;
+	*obj = v;
+	return 0;
+notobj:
+	json_decref(v);
+	req_body_invalid(r,
+	    "Input should be a valid dictionary or object to extract fields "
+	    "from",
+	    "model_attributes_type");
+	return -1;
+}
+
+/*
+ * The "Authorization" value "h" split into its Bearer token: "Bearer"
+ * (any case), one or more spaces or tabs, the token, optional trailing
+ * blanks. Returns the token as a new string, or NULL for another scheme.
+ */
+static char *
+req_bearer_token(const char *h)
+{
+	size_t n;
+
+	h += strspn(h, " \t");
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return NULL;
+	h += 6;
+	h += strspn(h, " \t");
+	n = strlen(h);
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	return xstrndup(h, n);
+}
+
+int
+req_auth(struct req *r)
+{
+	static const char bad[] = "Could not validate credentials";
+	const char *h = req_param(r, "HTTP_AUTHORIZATION");
+	struct app *a = r->app;
+	int64_t uid, iat;
+	enum chat_err e;
+	char *tok = NULL;
+	int rc = -1;
+
+	if (h == NULL || (tok = req_bearer_token(h)) == NULL) {
+		req_unauthorized(r, "Not authenticated");
+		goto out;
+	}
+	if (token_check(&a->key, tok, r->now_ms / 1000, a->conf.token_leeway,
+	        &uid, &iat) != CHAT_OK) {
+		req_unauthorized(r, bad);
+		goto out;
+	}
+	if ((e = db_user_by_id(a->db, uid, &r->user)) != CHAT_OK) {
+		if (e == CHAT_ERR_NOTFOUND)
+			req_unauthorized(r, bad);
+		else
+			req_fail(r, e);
+		goto out;
+	}
+	r->authed = 1;
+	if (iat < r->user.tokens_valid_after) {
+		req_unauthorized(r, bad);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tok);
+	return rc;
+}
+
+void
+req_reply(struct req *r, int status, json_t *body)
+{
+	json_decref(r->out);
+	r->status = status;
+	r->out = body;
+}
+
+void
+req_error(struct req *r, int status, const char *detail)
+{
+	req_reply(r, status, json_pack("{s:s}", "detail", detail));
+}
+
+void
+req_unauthorized(struct req *r, const char *detail)
+{
+	req_header(r, "WWW-Authenticate: Bearer");
+	req_error(r, 401, detail);
+}
+
+void
+req_rate_limited(struct req *r, double retry_after)
+{
+	double s = ceil(retry_after);
+
+	if (!(s >= 1))
+		s = 1;
+	if (s > 86400)
+		s = 86400;
+	req_header(r, "Retry-After: %d", (int)s);
+	req_error(r, 429, "Too many requests");
+}
+
+void
+req_fail(struct req *r, enum chat_err e)
+{
+	switch (e) {
+	case CHAT_ERR_NOTFOUND:
+		req_error(r, 404, "Not Found");
+		break;
+	case CHAT_ERR_AUTH:
+		req_unauthorized(r, "Could not validate credentials");
+		break;
+	case CHAT_ERR_RATE:
+		req_rate_limited(r, 1);
+		break;
+	case CHAT_ERR_BUSY:
+		req_header(r, "Retry-After: 1");
+		req_error(r, 503, "Service temporarily unavailable");
+		break;
+	case CHAT_ERR_FULL:
+		req_error(r, 507, "Insufficient storage");
+		break;
+	default:
+		req_error(r, 500, "Internal Server Error");
+		break;
+	}
+}
+
+void
+req_invalid(struct req *r, json_t *errs)
+{
+	if (errs == NULL)
+		errs = json_array();
+	req_reply(r, 422, json_pack("{s:o}", "detail", errs));
+}
+
+void
+req_header(struct req *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	assert(r->nheaders < REQ_HEADERS_MAX);
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("%s: vasprintf", __func__);
+	va_end(ap);
+	r->headers[r->nheaders++] = s;
+}
+
+/* The reason phrase of "status". */
+static const char *
+req_status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+void
+req_send(struct req *r)
+{
+	FCGX_Stream *o = r->fr->out;
+	char head[256], *body;
+	size_t i, len;
+	int n;
+
+	if (r->status == 0 || r->out == NULL) {
+		log_warnx("%s: no response set", __func__);
+		req_error(r, 500, "Internal Server Error");
+	}
+	if ((body = json_dumps(r->out, JSON_COMPACT)) == NULL)
+		fatalx("%s: json_dumps", __func__);
+	len = strlen(body);
+	/* libfcgi's own printf lacks %zu: format here. */
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n",
+	    r->status, req_status_text(r->status), len);
+	FCGX_PutStr(head, n, o);
+	for (i = 0; i < r->nheaders; i++) {
+		FCGX_PutS(r->headers[i], o);
+		FCGX_PutStr("\r\n", 2, o);
+	}
+	FCGX_PutStr("\r\n", 2, o);
+	FCGX_PutStr(body, (int)len, o);
+	free(body);
+}
+
+void
+req_verr_add(
+    json_t *errs, json_t *loc, const char *msg, const char *type, json_t *ctx)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "loc", loc);
+	json_object_set_new(e, "msg", json_string(msg));
+	json_object_set_new(e, "type", json_string(type));
+	if (ctx != NULL)
+		json_object_set_new(e, "ctx", ctx);
+	json_array_append_new(errs, e);
+}
+
+json_t *
+req_loc(const char *loc0, const char *field)
+{
+	json_t *loc = json_array();
+
+	json_array_append_new(loc, json_string(loc0));
+	if (field != NULL)
+		json_array_append_new(loc, json_string(field));
+	return loc;
+}
+
+int
+req_field_string(json_t *errs, json_t *obj, const char *field, int required,
+    const char **s, size_t *len)
+{
+	json_t *v = json_object_get(obj, field);
+
+	*s = NULL;
+	*len = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		if (v == NULL) {
+			req_verr_add(errs, req_loc("body", field),
+			    "Field required", "missing", NULL);
+			return -1;
+		}
+	}
+	if (!json_is_string(v)) {
+		req_verr_add(errs, req_loc("body", field),
+		    "Input should be a valid string", "string_type", NULL);
+		return -1;
+	}
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return 1;
+}
+
+int
+req_check_length(json_t *errs, json_t *loc, size_t n, size_t min, size_t max,
+    const char *unit)
+{
+	char msg[96];
+
+	if (n < min) {
+		snprintf(msg, sizeof(msg), "String should have at least %zu %s",
+		    min, unit);
+		req_verr_add(errs, loc, msg, "string_too_short",
+		    json_pack("{s:I}", "min_length", (json_int_t)min));
+		return -1;
+	}
+	if (n > max) {
+		snprintf(msg, sizeof(msg), "String should have at most %zu %s",
+		    max, unit);
+		req_verr_add(errs, loc, msg, "string_too_long",
+		    json_pack("{s:I}", "max_length", (json_int_t)max));
+		return -1;
+	}
+	json_decref(loc);
+	return 0;
+}

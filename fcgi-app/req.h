@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * One FastCGI request of the worker: its parameters, body, caller and
+ * response, all owned by struct req and released by req_free() after every
+ * request. Also the helpers every route shares to answer in FastAPI's
+ * shapes (errors, 422 detail arrays, 401 with WWW-Authenticate). Nothing
+ * here logs a body, a password or a token.
+ */
+#ifndef REQ_H
+#define REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "chat.h"
+#include "conf.h"
+#include "db.h"
+#include "token.h"
+
+struct bus;
+
+/* What the worker holds for its whole life, acquired before serving. */
+struct app {
+	struct conf conf;
+	struct db *db;
+	struct token_key key;
+	struct bus *bus;
+};
+
+#define REQ_HEADERS_MAX 8
+
+struct req {
+	FCGX_Request *fr;   /* borrowed */
+	struct app *app;    /* borrowed */
+	const char *method; /* borrowed from the params, never NULL */
+	char *path;         /* the path of REQUEST_URI, without the query */
+	const char *query;  /* borrowed; "" when absent */
+	const char *ctype;  /* borrowed CONTENT_TYPE; NULL when absent */
+	const char *remote; /* borrowed REMOTE_ADDR; "" when absent */
+	char *body;         /* NUL-terminated, after req_body_read() */
+	size_t bodylen;
+	int64_t now_ms;                 /* when the request was accepted */
+	int64_t room;                   /* the {id} of the path, 0 when none */
+	int authed;                     /* "user" is filled */
+	struct db_user user;            /* the caller, after req_auth() */
+	int status;                     /* 0 until a response is set */
+	json_t *out;                    /* response body */
+	char *headers[REQ_HEADERS_MAX]; /* extra "Name: value" lines */
+	size_t nheaders;
+};
+
+/* A new request reading its parameters from the accepted "fr". */
+struct req *req_new(struct app *app, FCGX_Request *fr);
+/* Release "r" and everything it owns (NULL-safe). */
+void req_free(struct req *r);
+
+/*
+ * Read the body, at most conf.body_max bytes, into r->body. Returns 0, or
+ * -1 with a 400 or 413 response set.
+ */
+int req_body_read(struct req *r);
+
+/*
+ * Authenticate the caller from "Authorization: Bearer <token>" into
+ * r->user. Returns 0, or -1 with a 401 (or 5xx) response set.
+ */
+int req_auth(struct req *r);
+
+/*
+ * Parse the body as a JSON object (FastAPI's rules on Content-Type and
+ * empty bodies) into "*obj" (new reference). Returns 0, or -1 with a 422
+ * response set.
+ */
+int req_json_object(struct req *r, json_t **obj);
+
+/* 1 when r->ctype is application/x-www-form-urlencoded (any params). */
+int req_is_form(const struct req *r);
+
+/* Set the response: "status" with "body" (stolen). Only once a request. */
+void req_reply(struct req *r, int status, json_t *body);
+/* Set the response {"detail": "<detail>"}. */
+void req_error(struct req *r, int status, const char *detail);
+/* 401 with WWW-Authenticate: Bearer and {"detail": "<detail>"}. */
+void req_unauthorized(struct req *r, const char *detail);
+/* 429 {"detail":"Too many requests"} with Retry-After: ceil(s), >= 1. */
+void req_rate_limited(struct req *r, double retry_after);
+/* The response for storage and generic errors: 404, 429, 503, 507, 500. */
+void req_fail(struct req *r, enum chat_err e);
+/* 422 {"detail": <errs>} ("errs" stolen). */
+void req_invalid(struct req *r, json_t *errs);
+/* Add the response header line "Name: value" (formatted). */
+void req_header(struct req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write the response set on "r" (a 500 when none was). */
+void req_send(struct req *r);
+
+/*
+ * Append a FastAPI validation error {"loc", "msg", "type"[, "ctx"]} to the
+ * array "errs"; "loc" and "ctx" (or NULL) are stolen.
+ */
+void req_verr_add(
+    json_t *errs, json_t *loc, const char *msg, const char *type, json_t *ctx);
+/* The location [loc0, field] as a new array ("field" NULL: [loc0]). */
+json_t *req_loc(const char *loc0, const char *field);
+
+/*
+ * Look up the optional string member "field" of "obj" (loc ["body",
+ * field]). Returns 1 with "*s" and "*len" set when it is a string, 0 when
+ * absent or null ("*s" NULL), -1 after adding "string_type" to "errs".
+ * With "required", absence and null add "missing" and return -1 instead.
+ */
+int req_field_string(json_t *errs, json_t *obj, const char *field, int required,
+    const char **s, size_t *len);
+
+/*
+ * Add "string_too_short" or "string_too_long" to "errs" for a string of
+ * "n" units outside "min".."max" ("unit": "characters" or "bytes").
+ * Returns 0 when in range, else -1.
+ */
+int req_check_length(json_t *errs, json_t *loc, size_t n, size_t min,
+    size_t max, const char *unit);
+
+#endif

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The authentication routes: signup, login/token (OAuth2 password form or
+ * JSON) and users/me. Passwords are only handed to lib/passwd and tokens
+ * only to lib/token; neither is ever logged or echoed back in an error.
+ * Failed logins are limited per account before any hash is verified.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "form.h"
+#include "passwd.h"
+#include "req.h"
+#include "route.h"
+#include "token.h"
+#include "valid.h"
+#include "xmalloc.h"
+
+/*
+ * Take one token from the per-address bucket when conf.auth_addr_limit is
+ * on. Returns 0, or -1 with a 429 (or 5xx) response set.
+ */
+static int
+route_auth_addr_limit(struct req *r)
+{
+	const struct conf *cf = &r->app->conf;
+	double retry = 0;
+	enum chat_err e;
+	char *key;
+
+	if (!cf->auth_addr_limit)
+		return 0;
+	key = xasprintf("addr:%s", r->remote);
+	e = db_rate_take(r->app->db, key, (double)cf->auth_burst, cf->auth_rate,
+	    1, r->now_ms, &retry);
+	free(key);
+	if (e == CHAT_ERR_RATE)
+		req_rate_limited(r, retry);
+	else if (e != CHAT_OK)
+		req_fail(r, e);
+	return e == CHAT_OK ? 0 : -1;
+}
+
+/* Check the signup fields of "body", adding every problem to "errs". */
+static void
+route_auth_signup_check(json_t *errs, json_t *body)
+{
+	const char *s;
+	size_t len;
+
+	if (req_field_string(errs, body, "username", 1, &s, &len) == 1 &&
+	    req_check_length(errs, req_loc("body", "username"), len,
+	        VALID_USERNAME_MIN, VALID_USERNAME_MAX, "characters") == 0 &&
+	    !valid_username(s))
+		req_verr_add(errs, req_loc("body", "username"),
+		    "Username may contain only letters, digits, '_', '.' and "
+		    "'-'",
+		    "value_error", NULL);
+	if (req_field_string(errs, body, "email", 1, &s, &len) == 1 &&
+	    !valid_email(s))
+		req_verr_add(errs, req_loc("body", "email"),
+		    "value is not a valid email address", "value_error", NULL);
+	if (req_field_string(errs, body, "password", 1, &s, &len) == 1)
+		req_check_length(errs, req_loc("body", "password"), len,
+		    PASSWD_MIN, PASSWD_MAX, "bytes");
+	if (req_field_string(errs, body, "full_name", 0, &s, &len) == 1 &&
+	    req_check_length(errs, req_loc("body", "full_name"),
+	        valid_utf8_chars(s, len), 0, VALID_FULLNAME_MAX,
+	        "characters") == 0 &&
+	    !valid_text(s, len, 0, VALID_FULLNAME_MAX))
+		req_verr_add(errs, req_loc("body", "full_name"),
+		    "Text must not contain control characters", "value_error",
+		    NULL);
+}
+
+/*
+ * CHAT_ERR_EXISTS when a user with login "login" exists, CHAT_OK when
+ * none does, or the storage error.
+ */
+static enum chat_err
+route_auth_taken(struct db *db, const char *login)
+{
+	struct db_user u;
+	enum chat_err e;
+
+	if ((e = db_user_by_login(db, login, &u)) == CHAT_OK) {
+		db_user_finish(&u);
+		return CHAT_ERR_EXISTS;
+	}
+	return e == CHAT_ERR_NOTFOUND ? CHAT_OK : e;
+}
+
+/*
+ * POST /auth/signup: validate, refuse a taken e-mail (checked first) or
+ * username with 400, hash the password and answer 201 with the user.
+ */
+void
+route_auth_signup(struct req *r)
+{
+	struct db *db = r->app->db;
+	json_t *body = NULL, *errs = NULL;
+	char hash[PASSWD_HASH_MAX], *email = NULL;
+	const char *username, *password, *full_name;
+	struct db_user u;
+	enum chat_err e;
+	int64_t id;
+
+	if (route_auth_addr_limit(r) == -1 || req_json_object(r, &body) == -1)
+		goto out;
+	errs = json_array();
+	route_auth_signup_check(errs, body);
+	if (json_array_size(errs) > 0) {
+		req_invalid(r, errs);
+		errs = NULL;
+		goto out;
+	}
+	username = json_string_value(json_object_get(body, "username"));
+	password = json_string_value(json_object_get(body, "password"));
+	full_name = json_string_value(json_object_get(body, "full_name"));
+	email = xstrdup(json_string_value(json_object_get(body, "email")));
+	valid_lower(email);
+
+	if ((e = route_auth_taken(db, email)) == CHAT_ERR_EXISTS)
+		e = CHAT_ERR_EMAIL_TAKEN;
+	else if (e == CHAT_OK &&
+	    (e = route_auth_taken(db, username)) == CHAT_ERR_EXISTS)
+		e = CHAT_ERR_USERNAME_TAKEN;
+	if (e == CHAT_OK) {
+		if (passwd_hash(password, strlen(password), hash) == -1)
+			e = CHAT_ERR_DB;
+		else
+			e = db_user_insert(db, username, email, full_name, hash,
+			    r->now_ms, &id);
+	}
+	if (e == CHAT_OK && (e = db_user_by_id(db, id, &u)) == CHAT_OK) {
+		req_reply(r, 201, db_user_json(&u));
+		db_user_finish(&u);
+	} else if (e == CHAT_ERR_EMAIL_TAKEN || e == CHAT_ERR_EXISTS)
+		req_error(r, 400, "Email already registered");
+	else if (e == CHAT_ERR_USERNAME_TAKEN)
+		req_error(r, 400, "Username already registered");
+	else
+		req_fail(r, e);
+out:
+	free(email);
+	json_decref(errs);
+	json_decref(body);
+}
+
+/*
+ * Read the login and password of a login request into "*login" and
+ * "*password" (borrowed from "f" or "*body", which the caller releases).
+ * Returns 0, or -1 with a 422 response set.
+ */
+static int
+route_auth_login_fields(struct req *r, struct form *f, json_t **body,
+    const char **login, const char **password)
+{
+	json_t *errs = json_array(), *v;
+	const char *field = "username";
+	enum form_err fe;
+	size_t len;
+	int rc = -1;
+
+	*login = *password = NULL;
+	if (req_is_form(r)) {
+		/* FastAPI takes an empty form field for a missing one. */
+		if ((fe = form_parse(f, r->body, r->bodylen)) != FORM_OK)
+			req_verr_add(errs, req_loc("body", NULL),
+			    form_strerror(fe), "value_error", NULL);
+		else {
+			*login = form_get(f, "username");
+			*password = form_get(f, "password");
+			if (*login == NULL || **login == '\0')
+				req_verr_add(errs, req_loc("body", "username"),
+				    "Field required", "missing", NULL);
+			if (*password == NULL || **password == '\0')
+				req_verr_add(errs, req_loc("body", "password"),
+				    "Field required", "missing", NULL);
+		}
+	} else {
+		if (req_json_object(r, body) == -1)
+			goto out;
+		/* "email" when given, else "username". */
+		v = json_object_get(*body, "email");
+		if (v != NULL && !json_is_null(v))
+			field = "email";
+		req_field_string(errs, *body, field, 1, login, &len);
+		req_field_string(errs, *body, "password", 1, password, &len);
+	}
+	if (json_array_size(errs) == 0 && strlen(*login) > VALID_EMAIL_MAX)
+		req_check_length(errs, req_loc("body", field), strlen(*login),
+		    1, VALID_EMAIL_MAX, "characters");
+	if (json_array_size(errs) == 0 && strlen(*password) > PASSWD_MAX)
+		req_check_length(errs, req_loc("body", "password"),
+		    strlen(*password), 1, PASSWD_MAX, "bytes");
+	if (json_array_size(errs) > 0) {
+		req_invalid(r, errs);
+		errs = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(errs);
+	return rc;
+}
+
+/*
+ * POST /auth/login and /auth/token: the OAuth2 password flow. The
+ * per-account bucket "loginfail:<id>" (or "loginfail:<lower-cased login>"
+ * for unknown users) is checked before verifying and charged on failure;
+ * an unknown user costs a dummy verification and gets the same 401.
+ */
+void
+route_auth_login(struct req *r)
+{
+	const struct conf *cf = &r->app->conf;
+	struct db *db = r->app->db;
+	const char *login, *password;
+	char hash[PASSWD_HASH_MAX], *key = NULL, *tok = NULL;
+	struct form f = {NULL, 0};
+	json_t *body = NULL;
+	struct db_user u;
+	int found = 0, ok;
+	double burst = (double)cf->login_fail_max, retry = 0;
+	enum chat_err e;
+
+	if (route_auth_addr_limit(r) == -1 ||
+	    route_auth_login_fields(r, &f, &body, &login, &password) == -1)
+		goto out;
+	if ((e = db_user_by_login(db, login, &u)) == CHAT_OK) {
+		found = 1;
+		key = xasprintf("loginfail:%lld", (long long)u.id);
+	} else if (e == CHAT_ERR_NOTFOUND) {
+		key = xasprintf("loginfail:%s", login);
+		valid_lower(key);
+	} else {
+		req_fail(r, e);
+		goto out;
+	}
+	e = db_rate_take(db, key, burst, burst / 60.0, 0, r->now_ms, &retry);
+	if (e != CHAT_OK) {
+		if (e == CHAT_ERR_RATE)
+			req_rate_limited(r, retry);
+		else
+			req_fail(r, e);
+		goto out;
+	}
+	ok = passwd_verify(
+	    found ? u.pass_hash : NULL, password, strlen(password));
+	if (!ok) {
+		/* The 401 stands whatever the charge returns. */
+		db_rate_take(
+		    db, key, burst, burst / 60.0, 1, r->now_ms, &retry);
+		req_unauthorized(r, "Incorrect email or password");
+		goto out;
+	}
+	if (passwd_needs_rehash(u.pass_hash) &&
+	    passwd_hash(password, strlen(password), hash) == 0)
+		db_user_set_hash(db, u.id, hash);
+	if (token_issue(&r->app->key, u.id, r->now_ms / 1000,
+	        cf->token_lifetime, &tok) == -1) {
+		req_fail(r, CHAT_ERR_DB);
+		goto out;
+	}
+	req_reply(r, 200,
+	    json_pack("{s:s,s:s,s:I}", "access_token", tok, "token_type",
+	        "bearer", "expires_in", (json_int_t)cf->token_lifetime));
+out:
+	if (found)
+		db_user_finish(&u);
+	if (tok != NULL)
+		explicit_bzero(tok, strlen(tok));
+	free(tok);
+	free(key);
+	form_finish(&f);
+	json_decref(body);
+}
+
+/* GET /auth/users/me: the caller. */
+void
+route_auth_me(struct req *r)
+{
+	req_reply(r, 200, db_user_json(&r->user));
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The chat room routes: create (including the idempotent private chat of
+ * two users), list, get with the latest messages, and the private chat
+ * list with presence from the push daemon. Membership is checked before
+ * anything about a room is read; a room the caller is not in looks absent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "db.h"
+#include "presence.h"
+#include "req.h"
+#include "route.h"
+#include "valid.h"
+#include "xmalloc.h"
+
+#define ROUTE_ROOM_MSGS 50 /* messages shown with one room */
+
+/* The members of a room being created, resolved from logins. */
+struct room_members {
+	int64_t *ids; /* other users, without the creator, no repeats */
+	size_t n;
+	char *other;   /* username of the first other user */
+	char *unknown; /* "a@x, bob": logins that match no user */
+};
+
+static void
+route_room_members_finish(struct room_members *m)
+{
+	free(m->ids);
+	free(m->other);
+	free(m->unknown);
+}
+
+/* Check the fields of a room creation body, adding problems to "errs". */
+static void
+route_room_create_check(json_t *errs, json_t *body, int *is_private)
+{
+	json_t *v, *m;
+	const char *s;
+	char msg[96];
+	size_t i, len;
+
+	*is_private = 0;
+	v = json_object_get(body, "is_private");
+	if (json_is_boolean(v))
+		*is_private = json_is_true(v);
+	else if (v != NULL)
+		req_verr_add(errs, req_loc("body", "is_private"),
+		    "Input should be a valid boolean", "bool_type", NULL);
+
+	/* Only a private chat may leave its name out. */
+	if (req_field_string(errs, body, "name", !*is_private, &s, &len) == 1 &&
+	    req_check_length(errs, req_loc("body", "name"),
+	        valid_utf8_chars(s, len), 1, VALID_NAME_MAX,
+	        "characters") == 0 &&
+	    !valid_text(s, len, 1, VALID_NAME_MAX))
+		req_verr_add(errs, req_loc("body", "name"),
+		    "Text must not contain control characters", "value_error",
+		    NULL);
+
+	m = json_object_get(body, "members");
+	if (m == NULL)
+		req_verr_add(errs, req_loc("body", "members"), "Field required",
+		    "missing", NULL);
+	else if (!json_is_array(m))
+		req_verr_add(errs, req_loc("body", "members"),
+		    "Input should be a valid list", "list_type", NULL);
+	else if (json_array_size(m) > VALID_MEMBERS_MAX) {
+		snprintf(msg, sizeof(msg),
+		    "List should have at most %d items after validation, "
+		    "not %zu",
+		    VALID_MEMBERS_MAX, json_array_size(m));
+		req_verr_add(errs, req_loc("body", "members"), msg, "too_long",
+		    json_pack("{s:s,s:i,s:I}", "field_type", "List",
+		        "max_length", VALID_MEMBERS_MAX, "actual_length",
+		        (json_int_t)json_array_size(m)));
+	} else
+		json_array_foreach(m, i, v) if (!json_is_string(v))
+		    req_verr_add(errs,
+		        json_pack("[s,s,I]", "body", "members", (json_int_t)i),
+		        "Input should be a valid string", "string_type", NULL);
+}
+
+/*
+ * Resolve the logins of the JSON array "list" into "m", leaving out
+ * "self" and repeats and collecting unknown logins. Returns CHAT_OK (with
+ * m->unknown possibly set) or a storage error.
+ */
+static enum chat_err
+route_room_members_resolve(
+    struct db *db, json_t *list, int64_t self, struct room_members *m)
+{
+	const char *login;
+	struct db_user u;
+	enum chat_err e;
+	size_t i, j;
+	json_t *v;
+	char *s;
+
+	m->ids = xcalloc(json_array_size(list) + 1, sizeof(*m->ids));
+	json_array_foreach(list, i, v)
+	{
+		login = json_string_value(v);
+		if ((e = db_user_by_login(db, login, &u)) ==
+		    CHAT_ERR_NOTFOUND) {
+			s = xasprintf("%s%s%s", m->unknown ? m->unknown : "",
+			    m->unknown ? ", " : "", login);
+			free(m->unknown);
+			m->unknown = s;
+			continue;
+		}
+		if (e != CHAT_OK)
+			return e;
+		for (j = 0; j < m->n && m->ids[j] != u.id; j++)
+			continue;
+		if (u.id != self && j == m->n) {
+			if (m->n == 0)
+				m->other = xstrdup(u.username);
+			m->ids[m->n++] = u.id;
+		}
+		db_user_finish(&u);
+	}
+	return CHAT_OK;
+}
+
+/*
+ * POST /chat/chat_rooms: 201 with a new room and "messages": [], or 200
+ * with the existing private chat of the pair and its latest messages.
+ * Finding and creating a private chat share one write transaction, so two
+ * concurrent requests cannot both create it.
+ */
+void
+route_room_create(struct req *r)
+{
+	struct db *db = r->app->db;
+	struct room_members m = {NULL, 0, NULL, NULL};
+	json_t *body = NULL, *errs = NULL, *out = NULL;
+	const char *name;
+	char *defname = NULL;
+	int is_private, existing = 0;
+	int64_t room = 0;
+	enum chat_err e;
+
+	if (req_json_object(r, &body) == -1)
+		goto out;
+	errs = json_array();
+	route_room_create_check(errs, body, &is_private);
+	if (json_array_size(errs) == 0 &&
+	    (e = route_room_members_resolve(
+	         db, json_object_get(body, "members"), r->user.id, &m)) !=
+	        CHAT_OK) {
+		req_fail(r, e);
+		goto out;
+	}
+	if (json_array_size(errs) == 0 && m.unknown != NULL) {
+		defname = xasprintf("Unknown users: %s", m.unknown);
+		req_verr_add(errs, req_loc("body", "members"), defname,
+		    "value_error", NULL);
+	} else if (json_array_size(errs) == 0 && is_private && m.n != 1)
+		req_verr_add(errs, req_loc("body", "members"),
+		    "A private chat needs exactly one other member",
+		    "value_error", NULL);
+	if (json_array_size(errs) > 0) {
+		req_invalid(r, errs);
+		errs = NULL;
+		goto out;
+	}
+	name = json_string_value(json_object_get(body, "name"));
+	if (name == NULL)
+		name = defname =
+		    xasprintf("%s & %s", r->user.username, m.other);
+
+	if ((e = db_begin(db)) != CHAT_OK) {
+		req_fail(r, e);
+		goto out;
+	}
+	e = CHAT_ERR_NOTFOUND;
+	if (is_private &&
+	    (e = db_room_private_find(db, r->user.id, m.ids[0], &room)) ==
+	        CHAT_OK)
+		existing = 1;
+	if (e == CHAT_ERR_NOTFOUND)
+		e = db_room_create(db, name, is_private, r->user.id, m.ids, m.n,
+		    r->now_ms, &room);
+	if (e == CHAT_OK)
+		e = db_commit(db);
+	if (e != CHAT_OK) {
+		db_rollback(db);
+		req_fail(r, e);
+		goto out;
+	}
+	if (!existing)
+		bus_publish_room(r->app->bus, room);
+	if ((e = db_room_json(
+	         db, room, existing ? ROUTE_ROOM_MSGS : 0, &out)) != CHAT_OK) {
+		req_fail(r, e);
+		goto out;
+	}
+	if (!existing)
+		json_object_set_new(out, "messages", json_array());
+	req_reply(r, existing ? 200 : 201, out);
+out:
+	route_room_members_finish(&m);
+	free(defname);
+	json_decref(errs);
+	json_decref(body);
+}
+
+/* GET /chat/chat_rooms: the caller's rooms, without messages. */
+void
+route_room_list(struct req *r)
+{
+	json_t *out = NULL;
+	enum chat_err e;
+
+	if ((e = db_rooms_json(r->app->db, r->user.id, &out)) != CHAT_OK)
+		req_fail(r, e);
+	else
+		req_reply(r, 200, out);
+}
+
+/* GET /chat/chat_rooms/{id}: one room of the caller, latest messages. */
+void
+route_room_get(struct req *r)
+{
+	json_t *out = NULL;
+	enum chat_err e;
+
+	e = db_room_is_member(r->app->db, r->room, r->user.id);
+	if (e == CHAT_OK)
+		e = db_room_json(r->app->db, r->room, ROUTE_ROOM_MSGS, &out);
+	if (e == CHAT_OK)
+		req_reply(r, 200, out);
+	else if (e == CHAT_ERR_NOTFOUND)
+		req_error(r, 404, ROUTE_ROOM_NOTFOUND);
+	else
+		req_fail(r, e);
+}
+
+/*
+ * GET /chat/private_chats: the caller's private chats, "is_online" asked
+ * of the push daemon (offline when it does not answer in time).
+ */
+void
+route_room_private_list(struct req *r)
+{
+	json_t *out = NULL;
+	int64_t *others = NULL;
+	size_t i, n = 0;
+	int *online;
+	enum chat_err e;
+
+	e = db_private_chats_json(r->app->db, r->user.id, &out, &others, &n);
+	if (e != CHAT_OK) {
+		req_fail(r, e);
+		return;
+	}
+	online = xcalloc(n + 1, sizeof(*online));
+	if (n > 0)
+		presence_online(r->app->bus, others, n, online,
+		    (int)r->app->conf.presence_timeout);
+	for (i = 0; i < n && i < json_array_size(out); i++)
+		json_object_set_new(json_array_get(out, i), "is_online",
+		    json_boolean(online[i]));
+	req_reply(r, 200, out);
+	free(online);
+	free(others);
+}
