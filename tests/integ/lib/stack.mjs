@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: ISC
+//
+// Start the real service (tools/stack: workers, push daemon when built,
+// nginx or lighttpd) on a free loopback port with a fresh temporary var
+// directory, and stop it again. Only 127.0.0.1 is ever contacted; the var
+// directory is removed on stop unless CHAT_KEEP_VAR is set.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SRCDIR = resolve(dirname(fileURLToPath(import.meta.url)),
+    '../../..');
+
+// Limits generous enough that functional tests never meet them; a test
+// about a limit passes its own values in "set".
+const RELAXED = {
+	auth_burst: '100000',
+	auth_rate: '1000',
+	login_fail_max: '100000',
+	msg_burst: '100000',
+	msg_rate: '1000',
+};
+
+const running = new Set();
+process.on('exit', () => {
+	for (const s of running)
+		s.kill('SIGKILL');
+});
+
+// A TCP port that was free a moment ago on 127.0.0.1.
+function freePort() {
+	return new Promise((res, rej) => {
+		const srv = createServer();
+		srv.unref();
+		srv.on('error', rej);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => res(port));
+		});
+	});
+}
+
+// Start a stack. opts: web ('nginx' | 'lighttpd'), workers, set (chat.conf
+// keys; null deletes a relaxed default), relaxed (default true).
+// Resolves to { url, port, var, secret(), stop(), output() }.
+export async function startStack(opts = {}) {
+	const web = opts.web ?? 'nginx';
+	const keys = { ...(opts.relaxed === false ? {} : RELAXED),
+		...(opts.set ?? {}) };
+	const varDir = mkdtempSync(join(tmpdir(), 'chat-integ-'));
+	for (let attempt = 0; ; attempt++) {
+		const port = await freePort();
+		const args = ['run', '--port', String(port), '--var', varDir,
+			'--web', web, '--workers', String(opts.workers ?? 4)];
+		for (const [k, v] of Object.entries(keys))
+			if (v !== null)
+				args.push('--set', `${k}=${v}`);
+		const child = spawn(join(SRCDIR, 'tools/stack'), args, {
+			cwd: SRCDIR,
+			env: process.env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		running.add(child);
+		let out = '';
+		let timer;
+		child.stdout.on('data', (d) => { out += d; });
+		child.stderr.on('data', (d) => { out += d; });
+		const exited = new Promise((res) => child.on('exit',
+		    (code, sig) => { running.delete(child); res({ code, sig }); }));
+		const ready = await Promise.race([
+			new Promise((res) => {
+				const check = () => {
+					if (out.includes('chat: serving'))
+						res(true);
+				};
+				child.stdout.on('data', check);
+				check();
+			}),
+			exited.then(() => false),
+			new Promise((res) => {
+				timer = setTimeout(() => res(false), 30000);
+			}),
+		]);
+		clearTimeout(timer);
+		if (!ready) {
+			child.kill('SIGTERM');
+			await exited;
+			// Another process may have taken the port meanwhile.
+			if (attempt < 2 && /bind|in use/i.test(out))
+				continue;
+			rmSync(varDir, { recursive: true, force: true });
+			throw new Error(`tools/stack did not start:\n${out}`);
+		}
+		return {
+			url: `http://127.0.0.1:${port}`,
+			port,
+			var: varDir,
+			web,
+			output: () => out,
+			// The JWT key exactly as the service uses it.
+			secret: () => readFileSync(join(varDir, 'secret.key'),
+			    'utf8').replace(/[\r\n]+$/, ''),
+			// Run the sqlite3 CLI on the service database.
+			sql: (stmt) => {
+				const r = spawnSync('sqlite3', ['-cmd',
+				    '.timeout 5000', join(varDir, 'chat.db'),
+				    stmt], { encoding: 'utf8' });
+				if (r.status !== 0)
+					throw new Error(`sqlite3: ${r.stderr}`);
+				return r.stdout;
+			},
+			alive: () => child.exitCode === null &&
+			    child.signalCode === null,
+			async stop() {
+				if (child.exitCode === null &&
+				    child.signalCode === null)
+					child.kill('SIGTERM');
+				const t = setTimeout(() => child.kill('SIGKILL'),
+				    15000);
+				const r = await exited;
+				clearTimeout(t);
+				if (!process.env.CHAT_KEEP_VAR)
+					rmSync(varDir, { recursive: true,
+						force: true });
+				return r;
+			},
+		};
+	}
+}
