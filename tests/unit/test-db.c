@@ -40,7 +40,10 @@ tsetup(void)
 	snprintf(tpath, sizeof(tpath), "%s/chat.db", tdir);
 }
 
-/* Remove the database, its WAL and shared-memory files and the folder. */
+/*
+ * Remove the database, its WAL and shared-memory files and the folder.
+ * Check skips this after a failed test, which leaves the folder for study.
+ */
 static void
 tteardown(void)
 {
@@ -1054,6 +1057,37 @@ START_TEST(test_concurrency)
 }
 END_TEST
 
+/*
+ * Workers started together on a new file: every one opens it, and the
+ * schema is created once (BEGIN IMMEDIATE around the migration).
+ */
+START_TEST(test_open_race)
+{
+	pid_t pid[NPROC];
+	struct db *db;
+	int k, status;
+
+	for (k = 0; k < NPROC; k++) {
+		pid[k] = fork();
+		ck_assert_int_ne(pid[k], -1);
+		if (pid[k] == 0) {
+			db = db_open(tpath, BUSY_MS);
+			db_free(db);
+			_exit(db != NULL ? 0 : 1);
+		}
+	}
+	for (k = 0; k < NPROC; k++) {
+		ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
+	                          "type = 'table' AND name = 'users'"),
+	    1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1082,6 +1116,7 @@ main(void)
 	tcase_add_test(tc, test_media);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_concurrency);
+	tcase_add_test(tc, test_open_race);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
