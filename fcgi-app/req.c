@@ -240,7 +240,8 @@ notobj:
 /*
  * The "Authorization" value "h" split into its Bearer token: "Bearer"
  * (any case), one or more spaces or tabs, the token, optional trailing
- * blanks. Returns the token as a new string, or NULL for another scheme.
+ * blanks. Returns the token as a new string ("" for a bare "Bearer"), or
+ * NULL for another scheme.
  */
 static char *
 req_bearer_token(const char *h)
@@ -248,7 +249,8 @@ req_bearer_token(const char *h)
 	size_t n;
 
 	h += strspn(h, " \t");
-	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+	if (strncasecmp(h, "Bearer", 6) != 0 ||
+	    (h[6] != ' ' && h[6] != '\t' && h[6] != '\0'))
 		return NULL;
 	h += 6;
 	h += strspn(h, " \t");
@@ -501,15 +503,17 @@ req_check_length(json_t *errs, json_t *loc, size_t n, size_t min, size_t max,
 	char msg[96];
 
 	if (n < min) {
-		snprintf(msg, sizeof(msg), "String should have at least %zu %s",
-		    min, unit);
+		snprintf(msg, sizeof(msg),
+		    "String should have at least %zu %s%s", min, unit,
+		    min == 1 ? "" : "s");
 		req_verr_add(errs, loc, msg, "string_too_short",
 		    json_pack("{s:I}", "min_length", (json_int_t)min));
 		return -1;
 	}
 	if (n > max) {
-		snprintf(msg, sizeof(msg), "String should have at most %zu %s",
-		    max, unit);
+		snprintf(msg, sizeof(msg),
+		    "String should have at most %zu %s%s", max, unit,
+		    max == 1 ? "" : "s");
 		req_verr_add(errs, loc, msg, "string_too_long",
 		    json_pack("{s:I}", "max_length", (json_int_t)max));
 		return -1;

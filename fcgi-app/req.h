@@ -115,9 +115,9 @@ int req_field_string(json_t *errs, json_t *obj, const char *field, int required,
     const char **s, size_t *len);
 
 /*
- * Add "string_too_short" or "string_too_long" to "errs" for a string of
- * "n" units outside "min".."max" ("unit": "characters" or "bytes").
- * Returns 0 when in range, else -1.
+ * Add "string_too_short" or "string_too_long" at "loc" (stolen) to "errs"
+ * for a string of "n" units outside "min".."max"; "unit" is "character"
+ * or "byte", made plural as needed. Returns 0 when in range, else -1.
  */
 int req_check_length(json_t *errs, json_t *loc, size_t n, size_t min,
     size_t max, const char *unit);

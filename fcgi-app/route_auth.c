@@ -51,7 +51,7 @@ route_auth_signup_check(json_t *errs, json_t *body)
 
 	if (req_field_string(errs, body, "username", 1, &s, &len) == 1 &&
 	    req_check_length(errs, req_loc("body", "username"), len,
-	        VALID_USERNAME_MIN, VALID_USERNAME_MAX, "characters") == 0 &&
+	        VALID_USERNAME_MIN, VALID_USERNAME_MAX, "character") == 0 &&
 	    !valid_username(s))
 		req_verr_add(errs, req_loc("body", "username"),
 		    "Username may contain only letters, digits, '_', '.' and "
@@ -63,11 +63,11 @@ route_auth_signup_check(json_t *errs, json_t *body)
 		    "value is not a valid email address", "value_error", NULL);
 	if (req_field_string(errs, body, "password", 1, &s, &len) == 1)
 		req_check_length(errs, req_loc("body", "password"), len,
-		    PASSWD_MIN, PASSWD_MAX, "bytes");
+		    PASSWD_MIN, PASSWD_MAX, "byte");
 	if (req_field_string(errs, body, "full_name", 0, &s, &len) == 1 &&
 	    req_check_length(errs, req_loc("body", "full_name"),
 	        valid_utf8_chars(s, len), 0, VALID_FULLNAME_MAX,
-	        "characters") == 0 &&
+	        "character") == 0 &&
 	    !valid_text(s, len, 0, VALID_FULLNAME_MAX))
 		req_verr_add(errs, req_loc("body", "full_name"),
 		    "Text must not contain control characters", "value_error",
@@ -191,10 +191,10 @@ route_auth_login_fields(struct req *r, struct form *f, json_t **body,
 	}
 	if (json_array_size(errs) == 0 && strlen(*login) > VALID_EMAIL_MAX)
 		req_check_length(errs, req_loc("body", field), strlen(*login),
-		    1, VALID_EMAIL_MAX, "characters");
+		    1, VALID_EMAIL_MAX, "character");
 	if (json_array_size(errs) == 0 && strlen(*password) > PASSWD_MAX)
 		req_check_length(errs, req_loc("body", "password"),
-		    strlen(*password), 1, PASSWD_MAX, "bytes");
+		    strlen(*password), 1, PASSWD_MAX, "byte");
 	if (json_array_size(errs) > 0) {
 		req_invalid(r, errs);
 		errs = NULL;

@@ -43,19 +43,15 @@ route_room_create_check(json_t *errs, json_t *body, int *is_private)
 	char msg[96];
 	size_t i, len;
 
-	*is_private = 0;
+	/* Errors in the order of the fields: name, members, is_private. */
 	v = json_object_get(body, "is_private");
-	if (json_is_boolean(v))
-		*is_private = json_is_true(v);
-	else if (v != NULL)
-		req_verr_add(errs, req_loc("body", "is_private"),
-		    "Input should be a valid boolean", "bool_type", NULL);
+	*is_private = json_is_true(v);
 
 	/* Only a private chat may leave its name out. */
 	if (req_field_string(errs, body, "name", !*is_private, &s, &len) == 1 &&
 	    req_check_length(errs, req_loc("body", "name"),
 	        valid_utf8_chars(s, len), 1, VALID_NAME_MAX,
-	        "characters") == 0 &&
+	        "character") == 0 &&
 	    !valid_text(s, len, 1, VALID_NAME_MAX))
 		req_verr_add(errs, req_loc("body", "name"),
 		    "Text must not contain control characters", "value_error",
@@ -77,11 +73,23 @@ route_room_create_check(json_t *errs, json_t *body, int *is_private)
 		    json_pack("{s:s,s:i,s:I}", "field_type", "List",
 		        "max_length", VALID_MEMBERS_MAX, "actual_length",
 		        (json_int_t)json_array_size(m)));
-	} else
-		json_array_foreach(m, i, v) if (!json_is_string(v))
-		    req_verr_add(errs,
-		        json_pack("[s,s,I]", "body", "members", (json_int_t)i),
-		        "Input should be a valid string", "string_type", NULL);
+	} else {
+		json_array_foreach(m, i, v)
+		{
+			if (json_is_string(v))
+				continue;
+			req_verr_add(errs,
+			    json_pack(
+			        "[s,s,I]", "body", "members", (json_int_t)i),
+			    "Input should be a valid string", "string_type",
+			    NULL);
+		}
+	}
+
+	v = json_object_get(body, "is_private");
+	if (v != NULL && !json_is_boolean(v))
+		req_verr_add(errs, req_loc("body", "is_private"),
+		    "Input should be a valid boolean", "bool_type", NULL);
 }
 
 /*
