@@ -79,6 +79,9 @@ req_free(struct req *r)
 	if (r == NULL)
 		return;
 	free(r->path);
+	/* The body may hold a password. */
+	if (r->body != NULL)
+		explicit_bzero(r->body, r->bodylen);
 	free(r->body);
 	if (r->authed)
 		db_user_finish(&r->user);

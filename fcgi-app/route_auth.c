@@ -222,6 +222,7 @@ route_auth_login(struct req *r)
 	struct form f = {NULL, 0};
 	json_t *body = NULL;
 	struct db_user u;
+	size_t i;
 	int found = 0, ok;
 	double burst = (double)cf->login_fail_max, retry = 0;
 	enum chat_err e;
@@ -274,6 +275,8 @@ out:
 		explicit_bzero(tok, strlen(tok));
 	free(tok);
 	free(key);
+	for (i = 0; i < f.n; i++)
+		explicit_bzero(f.pairs[i].val, f.pairs[i].vallen);
 	form_finish(&f);
 	json_decref(body);
 }
