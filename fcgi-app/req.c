@@ -429,6 +429,7 @@ req_send(struct req *r)
 	}
 	if ((body = json_dumps(r->out, JSON_COMPACT)) == NULL)
 		fatalx("%s: json_dumps", __func__);
+	/* cppcheck-suppress nullPointerRedundantCheck ; fatalx() returns not */
 	len = strlen(body);
 	/* libfcgi's own printf lacks %zu: format here. */
 	n = snprintf(head, sizeof(head),
