@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: ISC
+//
+// API.md section 5 limits, each against its own stack: nginx's per-address
+// limit on the auth endpoints with the default burst of 60, the
+// application's failed-login limit per account, and the per-user message
+// limit. Every 429 is JSON with a Retry-After header.
+
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from './lib/stack.mjs';
+import { call, newRoom, newUser, post, uniq } from './lib/api.mjs';
+
+const TOO_MANY = { detail: 'Too many requests' };
+
+function assert429(r, detail = TOO_MANY) {
+	assert.equal(r.status, 429, r.text);
+	assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+	const ra = r.headers.get('retry-after');
+	assert.match(ra ?? '', /^\d+$/, `Retry-After: ${ra}`);
+	assert.ok(Number(ra) >= 1);
+	if (detail)
+		assert.deepEqual(r.body, detail);
+	else
+		assert.equal(typeof r.body?.detail, 'string', r.text);
+}
+
+describe('nginx: auth endpoints per address (defaults)', () => {
+	let st;
+	after(async () => { await st?.stop(); });
+
+	test('past the burst of 60: 429 JSON, then the rate refills', async () => {
+		st = await startStack({ relaxed: false });
+		const U = st.url;
+		const paths = ['/auth/login', '/auth/token/', '/auth/login/',
+			'/auth/token'];
+		const t0 = Date.now();
+		const rs = [];
+		for (let i = 0; i < 100; i += 10)
+			rs.push(...await Promise.all(Array.from({ length: 10 },
+			    (_, j) => call(U, 'POST', paths[(i + j) % 4], { form: {
+				    username: uniq('nouser'), password: 'password1' } }))));
+		const secs = (Date.now() - t0) / 1000;
+		const limited = rs.filter((r) => r.status === 429);
+		const passed = rs.filter((r) => r.status !== 429);
+		for (const r of passed)
+			assert.equal(r.status, 401, r.text);
+		assert.ok(limited.length > 0, 'no 429 after 100 requests');
+		assert.ok(passed.length >= 60, `only ${passed.length} passed`);
+		assert.ok(passed.length <= 61 + Math.ceil(2 * secs) + 2,
+		    `${passed.length} passed in ${secs}s`);
+		for (const r of limited)
+			assert429(r);
+		// The zone is shared by signup.
+		const s = await call(U, 'POST', '/auth/signup', { json: {
+			username: uniq('s'), email: `${uniq('s')}@example.com`,
+			password: 'password1' } });
+		assert429(s);
+		// 2 per second come back.
+		await new Promise((res) => setTimeout(res, 1600));
+		const again = await call(U, 'POST', '/auth/login', { form: {
+			username: uniq('nouser'), password: 'password1' } });
+		assert.equal(again.status, 401, again.text);
+		// Other routes are not limited.
+		const me = await call(U, 'GET', '/auth/users/me');
+		assert.equal(me.status, 401);
+	});
+});
+
+describe('application limits', () => {
+	let st;
+	after(async () => { await st?.stop(); });
+
+	test('failed logins per account: 429 past login_fail_max',
+	    async () => {
+		st = await startStack({ set: { login_fail_max: '5',
+			msg_burst: '5', msg_rate: '0.2' } });
+		const U = st.url;
+		const a = await newUser(U);
+		const other = await newUser(U);
+		for (let i = 0; i < 5; i++) {
+			const r = await call(U, 'POST', '/auth/login', { json: {
+				email: a.email, password: `wrong-${i}-pw` } });
+			assert.equal(r.status, 401, `attempt ${i}: ${r.text}`);
+		}
+		const r = await call(U, 'POST', '/auth/login', { form: {
+			username: a.username, password: 'wrong-again' } });
+		assert429(r);
+		const t = await call(U, 'POST', '/auth/token', { json: {
+			email: a.email, password: 'wrong-again' } });
+		assert429(t);
+		// Another account is not affected.
+		const o = await call(U, 'POST', '/auth/login', { json: {
+			email: other.email, password: other.password } });
+		assert.equal(o.status, 200, o.text);
+	});
+
+	test('messages per user: 429 with Retry-After past the burst',
+	    async () => {
+		const U = st.url;
+		const a = await newUser(U);
+		const b = await newUser(U);
+		const room = await newRoom(U, a, [b.email]);
+		for (let i = 0; i < 5; i++) {
+			const r = await post(U, a, room.id, `m${i}`);
+			assert.equal(r.status, 201, `message ${i}: ${r.text}`);
+		}
+		const r = await post(U, a, room.id, 'one too many');
+		assert429(r, null);
+		const l = await call(U, 'GET', `/chat/chat_rooms/${room.id}/messages`,
+		    { token: b.token });
+		assert.equal(l.body.length, 5);
+		assert.ok(!l.body.some((m) => m.content === 'one too many'));
+		// Another user in the same room is not affected.
+		const rb = await post(U, b, room.id, 'from b');
+		assert.equal(rb.status, 201, rb.text);
+	});
+});
