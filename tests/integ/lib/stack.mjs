@@ -3,7 +3,8 @@
 // Start the real service (tools/stack: workers, push daemon when built,
 // nginx or lighttpd) on a free loopback port with a fresh temporary var
 // directory, and stop it again. Only 127.0.0.1 is ever contacted; the var
-// directory is removed on stop unless CHAT_KEEP_VAR is set.
+// directory is removed on stop unless CHAT_KEEP_VAR is set. stop() throws
+// when a child printed a sanitizer report, so the test file fails.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -126,6 +127,12 @@ export async function startStack(opts = {}) {
 				if (!process.env.CHAT_KEEP_VAR)
 					rmSync(varDir, { recursive: true,
 						force: true });
+				// A worker or daemon that crashed under a
+				// sanitizer was respawned: fail the file.
+				const san = out.search(/ERROR: \w+Sanitizer|runtime error:/);
+				if (san !== -1)
+					throw new Error('sanitizer report:\n' +
+					    out.slice(Math.max(0, san - 200), san + 4000));
 				return r;
 			},
 		};
