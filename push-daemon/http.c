@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Connections of the push daemon: accept, read into one loop-wide buffer,
+ * parse HTTP/1.1 with http-parser, queue and batch-write shared buffers
+ * once per loop turn, and close. It must not interpret requests (eio.c
+ * does) nor keep per-connection buffers at rest: an idle WebSocket holds
+ * only its struct http_conn.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "ws.h"
+#include "xmalloc.h"
+
+#define HTTP_WRITE_BATCH 64 /* buffers per uv_write */
+
+/* A queued piece of output: "b" from offset "off". */
+struct http_qent {
+	struct http_qent *next;
+	struct http_buf *b;
+	uint32_t off;
+};
+
+/* A write in flight and the queue entries it owns. */
+struct http_wreq {
+	uv_write_t w;
+	struct http_qent *ents;
+};
+
+/* Input of every connection lands here; partial frames are copied out. */
+static uint8_t http_rbuf[HTTP_READ_BUF];
+
+static const char *const http_hdr_names[HTTP_HDR__MAX] = {"host", "origin",
+    "upgrade", "sec-websocket-key", "sec-websocket-version", "authorization"};
+
+static void http_conn_flush(struct http_conn *c);
+static void http_hs_timer_cb(uv_timer_t *t);
+
+struct http_buf *
+http_buf_new(size_t len)
+{
+	struct http_buf *b;
+
+	if (len > UINT32_MAX)
+		abort();
+	b = xmalloc(sizeof(*b) + len);
+	b->refs = 1;
+	b->len = (uint32_t)len;
+	b->hdr = 0;
+	return b;
+}
+
+struct http_buf *
+http_buf_ref(struct http_buf *b)
+{
+	b->refs++;
+	return b;
+}
+
+void
+http_buf_unref(struct http_buf *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
+/* Free the request of "c", if any. */
+static void
+http_req_free(struct http_req *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < HTTP_HDR__MAX; i++)
+		free(r->hdr[i]);
+	free(r->url);
+	free(r->body);
+	free(r);
+}
+
+/* Append "n" bytes to the NUL-terminated "*dst" of "*len" bytes. */
+static void
+http_append(char **dst, size_t *len, const char *s, size_t n)
+{
+	*dst = xrealloc(*dst, *len + n + 1);
+	memcpy(*dst + *len, s, n);
+	*len += n;
+	(*dst)[*len] = '\0';
+}
+
+static int
+http_on_url(http_parser *p, const char *at, size_t n)
+{
+	struct http_req *r = p->data;
+
+	if (r->url_len + n > HTTP_URL_MAX)
+		return -1;
+	http_append(&r->url, &r->url_len, at, n);
+	return 0;
+}
+
+static int
+http_on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct http_req *r = p->data;
+
+	if ((r->hdr_bytes += n) > HTTP_HEADERS_MAX)
+		return -1;
+	if (r->cur != -2) { /* a value was being read: new field */
+		r->field_len = 0;
+		r->cur = -2;
+	}
+	if (r->field_len + n < sizeof(r->field))
+		memcpy(r->field + r->field_len, at, n);
+	r->field_len += n;
+	return 0;
+}
+
+static int
+http_on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct http_req *r = p->data;
+	size_t len;
+	int i;
+
+	if ((r->hdr_bytes += n) > HTTP_HEADERS_MAX)
+		return -1;
+	if (r->cur == -2) { /* first piece of this value: name the field */
+		r->cur = -1;
+		for (i = 0;
+		     r->field_len < sizeof(r->field) && i < HTTP_HDR__MAX; i++)
+			if (r->field_len == strlen(http_hdr_names[i]) &&
+			    strncasecmp(r->field, http_hdr_names[i],
+			        r->field_len) == 0) {
+				if (r->hdr[i] != NULL)
+					return -1; /* repeated header */
+				r->cur = i;
+				r->hdr[i] = xstrdup("");
+			}
+	}
+	if (r->cur >= 0) {
+		len = strlen(r->hdr[r->cur]);
+		http_append(&r->hdr[r->cur], &len, at, n);
+	}
+	return 0;
+}
+
+static int
+http_on_body(http_parser *p, const char *at, size_t n)
+{
+	struct http_req *r = p->data;
+	uint64_t max = r->conn->srv->lim.max_payload;
+
+	if (r->too_large || r->body_len + n > max) {
+		r->too_large = 1;
+		return 0;
+	}
+	http_append((char **)&r->body, &r->body_len, at, n);
+	return 0;
+}
+
+static int
+http_on_message_complete(http_parser *p)
+{
+	struct http_req *r = p->data;
+
+	r->complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings http_settings = {
+    .on_url = http_on_url,
+    .on_header_field = http_on_header_field,
+    .on_header_value = http_on_header_value,
+    .on_body = http_on_body,
+    .on_message_complete = http_on_message_complete,
+};
+
+/* A fresh request for "c". */
+static struct http_req *
+http_req_new(struct http_conn *c)
+{
+	struct http_req *r = xcalloc(1, sizeof(*r));
+
+	http_parser_init(&r->parser, HTTP_REQUEST);
+	r->parser.data = r;
+	r->cur = -1;
+	r->conn = c;
+	r->url = xstrdup("");
+	return r;
+}
+
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 413:
+		return "Payload Too Large";
+	case 426:
+		return "Upgrade Required";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
+	}
+}
+
+/* Put "c" in the list of connections to flush at the end of the turn. */
+static void
+http_conn_dirty(struct http_conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	c->dnext = c->srv->dirty;
+	c->srv->dirty = c;
+}
+
+int
+http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
+{
+	struct http_qent *q;
+
+	if (c->state == HTTP_CONN_CLOSING)
+		return -1;
+	if (c->state == HTTP_CONN_WS &&
+	    c->qbytes + (uint64_t)(b->len - off) > c->srv->lim.send_queue_max) {
+		log_warnx("%s: slow reader: %u bytes queued, closing", __func__,
+		    c->qbytes);
+		http_conn_close(c);
+		return -1;
+	}
+	q = xmalloc(sizeof(*q));
+	q->next = NULL;
+	q->b = http_buf_ref(b);
+	q->off = off;
+	if (c->qlast != NULL)
+		c->qlast->next = q;
+	else
+		c->qhead = q;
+	c->qlast = q;
+	c->qbytes += b->len - off;
+	http_conn_dirty(c);
+	return 0;
+}
+
+/* Free the queue entries of list "q". */
+static void
+http_qent_free_list(struct http_qent *q)
+{
+	struct http_qent *next;
+
+	for (; q != NULL; q = next) {
+		next = q->next;
+		http_buf_unref(q->b);
+		free(q);
+	}
+}
+
+/* Put "c" in the handshake deadline queue. */
+void
+http_conn_deadline(struct http_conn *c)
+{
+	struct http_srv *srv = c->srv;
+
+	if (timeq_add(&srv->hsq, &c->tq, uv_now(srv->loop)))
+		uv_timer_start(
+		    &srv->hs_timer, http_hs_timer_cb, srv->hsq.delay, 0);
+}
+
+void
+http_conn_deadline_clear(struct http_conn *c)
+{
+	timeq_del(&c->tq);
+}
+
+void
+http_conn_respond(struct http_conn *c, int status, const char *hdrs,
+    const char *ctype, const void *body, size_t len)
+{
+	struct http_buf *b;
+	char head[1024];
+	int n;
+
+	if (c->state == HTTP_CONN_CLOSING)
+		return;
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+	    http_reason(status), ctype != NULL ? "Content-Type: " : "",
+	    ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "", len,
+	    c->keep_alive ? "" : "Connection: close\r\n");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		abort();
+	b = http_buf_new((size_t)n + (hdrs != NULL ? strlen(hdrs) : 0) + len);
+	/* The extra headers go before the blank line that ends "head". */
+	memcpy(b->data, head, (size_t)n - 2);
+	if (hdrs != NULL)
+		memcpy(b->data + n - 2, hdrs, strlen(hdrs));
+	memcpy(b->data + b->len - len - 2, "\r\n", 2);
+	if (len > 0)
+		memcpy(b->data + b->len - len, body, len);
+	http_conn_send(c, b, 0);
+	http_buf_unref(b);
+	free(c->wait_hdrs);
+	c->wait_hdrs = NULL;
+	if (c->state == HTTP_CONN_WAIT)
+		c->state = HTTP_CONN_HTTP;
+	if (!c->keep_alive)
+		http_conn_close_after(c);
+	else if (c->state == HTTP_CONN_HTTP)
+		http_conn_deadline(c); /* idle keep-alive bound */
+}
+
+void
+http_conn_hold(struct http_conn *c, const char *hdrs)
+{
+	c->state = HTTP_CONN_WAIT;
+	free(c->wait_hdrs);
+	c->wait_hdrs = hdrs != NULL && *hdrs != '\0' ? xstrdup(hdrs) : NULL;
+}
+
+const char *
+http_conn_hold_hdrs(const struct http_conn *c)
+{
+	return c->wait_hdrs;
+}
+
+void
+http_conn_close_after(struct http_conn *c)
+{
+	if (c->state == HTTP_CONN_CLOSING)
+		return;
+	c->close_after = 1;
+	if (c->qhead == NULL && !c->writing)
+		http_conn_close(c);
+}
+
+static void
+http_conn_free_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void
+http_conn_close(struct http_conn *c)
+{
+	struct http_srv *srv = c->srv;
+
+	if (c->state == HTTP_CONN_CLOSING)
+		return;
+	c->state = HTTP_CONN_CLOSING;
+	uv_read_stop(&c->u.s);
+	timeq_del(&c->tq);
+	http_req_free(c->req);
+	c->req = NULL;
+	free(c->wait_hdrs);
+	free(c->tail);
+	free(c->msg);
+	c->wait_hdrs = NULL;
+	c->tail = c->msg = NULL;
+	c->tail_len = c->msg_len = 0;
+	http_qent_free_list(c->qhead);
+	c->qhead = c->qlast = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	if (c->owner != NULL)
+		srv->cbs.closed(srv->arg, c);
+	c->owner = NULL;
+	/* The flush list may hold it: the flush releases it then. */
+	if (!c->dirty)
+		uv_close(&c->u.h, http_conn_free_cb);
+}
+
+/*
+ * Dispatch bytes of "c" that are not WebSocket frames: parse requests and
+ * hand complete ones to the request callback, then pass any bytes after an
+ * upgrade to ws.c.
+ */
+static void
+http_conn_input(struct http_conn *c, uint8_t *buf, size_t len)
+{
+	struct http_srv *srv = c->srv;
+	struct http_req *r;
+	size_t n;
+	enum http_errno err;
+
+	while (len > 0 && c->state == HTTP_CONN_HTTP) {
+		if (c->req == NULL) {
+			c->req = http_req_new(c);
+			if (!timeq_queued(&c->tq))
+				http_conn_deadline(c);
+		}
+		r = c->req;
+		n = http_parser_execute(
+		    &r->parser, &http_settings, (const char *)buf, len);
+		err = HTTP_PARSER_ERRNO(&r->parser);
+		if (err != HPE_OK && err != HPE_PAUSED) {
+			c->keep_alive = 0;
+			http_conn_respond(c,
+			    r->hdr_bytes > HTTP_HEADERS_MAX ? 431 : 400, NULL,
+			    NULL, NULL, 0);
+			return;
+		}
+		if (!r->complete)
+			return; /* everything consumed; wait for more */
+		buf += n, len -= n;
+		timeq_del(&c->tq);
+		c->keep_alive =
+		    http_should_keep_alive(&r->parser) && !r->parser.upgrade;
+		srv->cbs.request(srv->arg, c, r);
+		http_req_free(r);
+		c->req = NULL;
+	}
+	if (len == 0 || c->state == HTTP_CONN_CLOSING)
+		return;
+	if (c->state == HTTP_CONN_WS)
+		ws_conn_input(c, buf, len);
+	else /* bytes while a response is pending: no pipelining */
+		http_conn_close(c);
+}
+
+static void
+http_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct http_conn *c = h->data;
+
+	(void)suggested;
+	if (c->tail_len > 0)
+		memcpy(http_rbuf, c->tail, c->tail_len);
+	buf->base = (char *)http_rbuf + c->tail_len;
+	buf->len = sizeof(http_rbuf) - c->tail_len;
+}
+
+static void
+http_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http_conn *c = s->data;
+	size_t len;
+
+	(void)buf;
+	if (nread < 0) {
+		http_conn_close(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	len = c->tail_len + (size_t)nread;
+	free(c->tail);
+	c->tail = NULL;
+	c->tail_len = 0;
+	if (c->state == HTTP_CONN_WS)
+		ws_conn_input(c, http_rbuf, len);
+	else
+		http_conn_input(c, http_rbuf, len);
+}
+
+static void
+http_write_cb(uv_write_t *w, int status)
+{
+	struct http_wreq *wr = (struct http_wreq *)w;
+	struct http_conn *c = w->handle->data;
+	struct http_qent *q;
+
+	for (q = wr->ents; q != NULL; q = q->next)
+		c->qbytes -= q->b->len - q->off;
+	http_qent_free_list(wr->ents);
+	free(wr);
+	c->writing = 0;
+	if (c->state == HTTP_CONN_CLOSING)
+		return;
+	if (status < 0) {
+		http_conn_close(c);
+		return;
+	}
+	http_conn_flush(c);
+}
+
+/*
+ * Write what "c" has queued: as much as the socket takes at once, the
+ * rest with one uv_write whose callback continues.
+ */
+static void
+http_conn_flush(struct http_conn *c)
+{
+	uv_buf_t bufs[HTTP_WRITE_BATCH];
+	struct http_qent *q, *last = NULL;
+	struct http_wreq *wr;
+	unsigned int n = 0;
+	int r;
+
+	if (c->writing || c->state == HTTP_CONN_CLOSING)
+		return;
+	for (q = c->qhead; q != NULL && n < HTTP_WRITE_BATCH; q = q->next) {
+		bufs[n++] = uv_buf_init(
+		    (char *)q->b->data + q->off, q->b->len - q->off);
+		last = q;
+	}
+	if (n == 0)
+		goto done;
+	r = uv_try_write(&c->u.s, bufs, n);
+	if (r < 0 && r != UV_EAGAIN) {
+		http_conn_close(c);
+		return;
+	}
+	for (r = r < 0 ? 0 : r; r > 0 && c->qhead != NULL;) {
+		q = c->qhead;
+		if ((uint32_t)r < q->b->len - q->off) {
+			q->off += (uint32_t)r;
+			c->qbytes -= (uint32_t)r;
+			break;
+		}
+		r -= (int)(q->b->len - q->off);
+		c->qbytes -= q->b->len - q->off;
+		c->qhead = q->next;
+		if (q == last)
+			last = NULL;
+		http_buf_unref(q->b);
+		free(q);
+	}
+	if (c->qhead == NULL) {
+		c->qlast = NULL;
+		goto done;
+	}
+	/* Hand the first batch of what is left to uv_write. */
+	n = 0;
+	for (q = c->qhead; q != NULL && n < HTTP_WRITE_BATCH; q = q->next) {
+		bufs[n++] = uv_buf_init(
+		    (char *)q->b->data + q->off, q->b->len - q->off);
+		last = q;
+	}
+	wr = xmalloc(sizeof(*wr));
+	wr->ents = c->qhead;
+	c->qhead = last->next;
+	last->next = NULL;
+	if (c->qhead == NULL)
+		c->qlast = NULL;
+	if (uv_write(&wr->w, &c->u.s, bufs, n, http_write_cb) != 0) {
+		http_qent_free_list(wr->ents);
+		free(wr);
+		http_conn_close(c);
+		return;
+	}
+	c->writing = 1;
+	return;
+done:
+	if (c->close_after)
+		http_conn_close(c);
+}
+
+/*
+ * End of a loop turn, right before the loop waits for I/O (so output
+ * queued by timers and by I/O callbacks alike leaves now): let the layers
+ * above run, then write, and release connections closed meanwhile.
+ */
+static void
+http_prepare_cb(uv_prepare_t *h)
+{
+	struct http_srv *srv = h->data;
+	struct http_conn *c;
+
+	srv->cbs.turn(srv->arg);
+	while ((c = srv->dirty) != NULL) {
+		srv->dirty = c->dnext;
+		c->dirty = 0;
+		if (c->state == HTTP_CONN_CLOSING)
+			uv_close(&c->u.h, http_conn_free_cb);
+		else
+			http_conn_flush(c);
+	}
+}
+
+static void
+http_hs_timer_cb(uv_timer_t *t)
+{
+	struct http_srv *srv = t->data;
+	struct timeq_ent *e;
+	struct http_conn *c;
+	uint64_t next;
+
+	while ((e = timeq_pop(&srv->hsq, uv_now(srv->loop))) != NULL) {
+		c = (struct http_conn *)((char *)e -
+		    offsetof(struct http_conn, tq));
+		http_conn_close(c);
+	}
+	if ((next = timeq_next(&srv->hsq)) != UINT64_MAX)
+		uv_timer_start(
+		    t, http_hs_timer_cb, next - uv_now(srv->loop), 0);
+}
+
+static void
+http_accept_cb(uv_stream_t *lis, int status)
+{
+	struct http_srv *srv = lis->data;
+	struct http_conn *c;
+	int r;
+
+	if (status < 0) {
+		log_warnx("%s: %s", __func__, uv_strerror(status));
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	if (lis->type == UV_TCP)
+		r = uv_tcp_init(srv->loop, &c->u.tcp);
+	else
+		r = uv_pipe_init(srv->loop, &c->u.pipe, 0);
+	if (r != 0) {
+		log_warnx("%s: %s", __func__, uv_strerror(r));
+		free(c);
+		return;
+	}
+	c->u.h.data = c;
+	c->keep_alive = 1;
+	c->next = srv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	if ((r = uv_accept(lis, &c->u.s)) != 0) {
+		log_warnx("%s: %s", __func__, uv_strerror(r));
+		http_conn_close(c);
+		return;
+	}
+	if (srv->nconns > srv->lim.max_connections) {
+		log_warnx("%s: %llu connections, refusing", __func__,
+		    (unsigned long long)srv->nconns);
+		http_conn_close(c);
+		return;
+	}
+	if (lis->type == UV_TCP)
+		uv_tcp_nodelay(&c->u.tcp, 1);
+	http_conn_deadline(c);
+	if ((r = uv_read_start(&c->u.s, http_alloc_cb, http_read_cb)) != 0) {
+		log_warnx("%s: %s", __func__, uv_strerror(r));
+		http_conn_close(c);
+	}
+}
+
+int
+http_srv_init(struct http_srv *srv, uv_loop_t *loop,
+    const struct http_limits *lim, const struct http_cbs *cbs, void *arg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->lim = *lim;
+	srv->cbs = *cbs;
+	srv->arg = arg;
+	timeq_init(&srv->hsq, lim->handshake_timeout);
+	if (uv_prepare_init(loop, &srv->prepare) != 0 ||
+	    uv_timer_init(loop, &srv->hs_timer) != 0) {
+		log_warnx("%s: cannot set up loop handles", __func__);
+		return -1;
+	}
+	srv->prepare.data = srv;
+	srv->hs_timer.data = srv;
+	uv_prepare_start(&srv->prepare, http_prepare_cb);
+	uv_unref((uv_handle_t *)&srv->prepare);
+	return 0;
+}
+
+int
+http_srv_listen_tcp(struct http_srv *srv, const char *host, int port)
+{
+	struct sockaddr_in sin;
+	uv_tcp_t *t = &srv->lis[srv->nlis].tcp;
+	int r;
+
+	if ((r = uv_ip4_addr(host, port, &sin)) != 0 ||
+	    (r = uv_tcp_init(srv->loop, t)) != 0) {
+		log_warnx(
+		    "%s: %s:%d: %s", __func__, host, port, uv_strerror(r));
+		return -1;
+	}
+	t->data = srv;
+	srv->nlis++;
+	if ((r = uv_tcp_bind(t, (const struct sockaddr *)&sin, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)t, 4096, http_accept_cb)) != 0) {
+		log_warnx(
+		    "%s: %s:%d: %s", __func__, host, port, uv_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+int
+http_srv_listen_unix(struct http_srv *srv, const char *path)
+{
+	uv_pipe_t *p = &srv->lis[srv->nlis].pipe;
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    unlink(path) == -1) {
+		log_warn("%s: unlink %s", __func__, path);
+		return -1;
+	}
+	if ((r = uv_pipe_init(srv->loop, p, 0)) != 0) {
+		log_warnx("%s: %s: %s", __func__, path, uv_strerror(r));
+		return -1;
+	}
+	p->data = srv;
+	srv->nlis++;
+	if ((r = uv_pipe_bind(p, path)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)p, 4096, http_accept_cb)) != 0) {
+		log_warnx("%s: %s: %s", __func__, path, uv_strerror(r));
+		return -1;
+	}
+	if (chmod(path, 0660) == -1) {
+		log_warn("%s: chmod %s", __func__, path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+http_srv_stop(struct http_srv *srv)
+{
+	struct http_conn *c;
+	int i;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	for (i = 0; i < srv->nlis; i++)
+		uv_close(&srv->lis[i].h, NULL);
+	while (srv->conns != NULL)
+		http_conn_close(srv->conns);
+	while ((c = srv->dirty) != NULL) {
+		srv->dirty = c->dnext;
+		uv_close(&c->u.h, http_conn_free_cb);
+	}
+	uv_close((uv_handle_t *)&srv->prepare, NULL);
+	uv_close((uv_handle_t *)&srv->hs_timer, NULL);
+}
