@@ -9,6 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, rawCall, uniq } from './lib/api.mjs';
@@ -272,6 +273,41 @@ describe('bad input', () => {
 			assert.ok(r.status === 0 || (r.status >= 400 && r.status < 500),
 			    `Content-Length ${len}: ${r.status} ${r.text}`);
 		}
+		await stillServing();
+	});
+
+	test('a chunked body over 1 MiB: 413', async () => {
+		const r = await new Promise((res, rej) => {
+			const u = new URL(U);
+			const rq = http.request({ host: u.hostname, port: u.port,
+				method: 'POST',
+				path: `/chat/chat_rooms/${room.id}/messages`,
+				headers: { 'Content-Type': 'application/json',
+					'Authorization': `Bearer ${a.token}` } },
+			    (rs) => { rs.resume(); rs.on('end',
+				() => res(rs.statusCode)); });
+			rq.on('error', rej);
+			rq.write('{"content":"');
+			for (let i = 0; i < 20; i++)
+				rq.write('x'.repeat(65536));
+			rq.end('"}');
+		}).catch((e) => String(e));
+		assert.ok(r === 413 || /EPIPE|ECONNRESET/.test(r), `${r}`);
+		await stillServing();
+	});
+
+	test('header sizes: 100 small headers pass, a 10 KB one is refused',
+	    async () => {
+		const many = {};
+		for (let i = 0; i < 100; i++)
+			many[`X-Test-${i}`] = `v${i}`;
+		const ok = await call(U, 'GET', '/auth/users/me',
+		    { token: a.token, headers: many });
+		assert.equal(ok.status, 200, ok.text);
+		const big = await call(U, 'GET', '/auth/users/me',
+		    { token: a.token, headers: { 'X-Big': 'x'.repeat(10240) } });
+		assert.ok(big.status === 400 || big.status === 431 ||
+		    big.status === 494, `${big.status}`);
 		await stillServing();
 	});
 
