@@ -76,6 +76,12 @@ START_TEST(test_payload_errors)
 	ck_assert_int_eq(DECODE("bAQID", &g), 0);
 	ck_assert_uint_eq(g.len[0], 3);
 	ck_assert_int_eq(DECODE("bAQ", &g), -1);
+	/* Found by fuzz-eio: libsodium alone accepts the stray byte. */
+	ck_assert_int_eq(DECODE("bAQID\xb7"
+	                        "A==",
+	                     &g),
+	    -1);
+	ck_assert_int_eq(DECODE("bA=QD", &g), -1);
 	ck_assert_int_eq(eio_packet_type((const uint8_t *)"6", 1), EIO_NOOP);
 	ck_assert_int_eq(eio_packet_type((const uint8_t *)"", 0), -1);
 }
