@@ -21,6 +21,7 @@
 #include "passwd.h"
 #include "req.h"
 #include "route.h"
+#include "route_media.h"
 #include "token.h"
 
 static volatile sig_atomic_t main_quit;
@@ -161,6 +162,8 @@ main(int argc, char *argv[])
 		fatalx("cannot open the database");
 	if (token_key_load(&app.key, app.conf.secret_file) == -1)
 		fatalx("cannot load the token key");
+	if (route_media_init(&app.conf) == -1)
+		fatalx("cannot open the media store");
 	if (passwd_init() == -1)
 		fatalx("cannot initialise password hashing");
 	if ((app.bus = bus_new(app.conf.bus_events, app.conf.bus_query)) ==
@@ -170,6 +173,7 @@ main(int argc, char *argv[])
 
 	rc = main_serve(&app);
 
+	route_media_finish();
 	bus_free(app.bus);
 	token_key_finish(&app.key);
 	db_free(app.db);

@@ -12,6 +12,7 @@
 #include "chat.h"
 #include "req.h"
 #include "route.h"
+#include "route_media.h"
 #include "xmalloc.h"
 
 const struct route route_table[] = {
@@ -25,6 +26,8 @@ const struct route route_table[] = {
     {"GET", "/chat/chat_rooms/{id}", route_room_get, ROUTE_AUTH},
     {"GET", "/chat/chat_rooms/{id}/messages", route_msg_list, ROUTE_AUTH},
     {"POST", "/chat/chat_rooms/{id}/messages", route_msg_post, ROUTE_AUTH},
+    {"POST", "/chat/upload_media", route_media_upload,
+        ROUTE_AUTH | ROUTE_STREAM},
 };
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 
@@ -131,7 +134,8 @@ route_dispatch(struct req *r)
 		route_not_allowed(r, allowed);
 		goto out;
 	}
-	if (strcmp(r->method, "POST") == 0 && req_body_read(r) == -1)
+	if (strcmp(r->method, "POST") == 0 && !(rt->flags & ROUTE_STREAM) &&
+	    req_body_read(r) == -1)
 		goto out;
 	if ((rt->flags & ROUTE_AUTH) && req_auth(r) == -1)
 		goto out;

@@ -14,7 +14,8 @@
 
 struct req;
 
-#define ROUTE_AUTH 0x1 /* needs a bearer token */
+#define ROUTE_AUTH   0x1 /* needs a bearer token */
+#define ROUTE_STREAM 0x2 /* the handler reads the body itself */
 
 struct route {
 	const char *method;
