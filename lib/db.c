@@ -122,7 +122,9 @@ enum db_stmt {
 	STMT_MSGS_BEFORE,
 	STMT_MSGS_AFTER,
 	STMT_MSGS_USER_AFTER,
+	STMT_MSGS_ALL_AFTER,
 	STMT_MSG_LAST_ID,
+	STMT_ROOM_LAST_ID,
 	STMT_MEDIA_INSERT,
 	STMT_MEDIA_EXISTS,
 	STMT_RATE_GET,
@@ -200,10 +202,12 @@ static const char *const db_sql[STMT__MAX] = {
     [STMT_MSGS_AFTER] = MSG_COLS "WHERE m.room_id = ?1 AND m.id > ?3 "
                                  "ORDER BY m.id LIMIT ?2",
     [STMT_MSGS_USER_AFTER] =
-        MSG_COLS "WHERE m.id > ?2 AND m.room_id IN "
+        MSG_COLS "WHERE m.id > ?2 AND m.id <= ?4 AND m.room_id IN "
                  "(SELECT room_id FROM members WHERE user_id = ?1) "
                  "ORDER BY m.id LIMIT ?3",
+    [STMT_MSGS_ALL_AFTER] = MSG_COLS "WHERE m.id > ?1 ORDER BY m.id LIMIT ?2",
     [STMT_MSG_LAST_ID] = "SELECT max(id) FROM messages",
+    [STMT_ROOM_LAST_ID] = "SELECT max(id) FROM rooms",
     [STMT_MEDIA_INSERT] =
         "INSERT INTO media (name, uploader_id, size, content_type, "
         "original_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1297,6 +1301,15 @@ enum chat_err
 db_msgs_for_user_after(struct db *db, int64_t user, int64_t after, int limit,
     json_t **out, int *more)
 {
+	return db_msgs_for_user_between(
+	    db, user, after, INT64_MAX, limit, out, more);
+}
+
+/* The same, bounded above by "upto" (the push daemon's cursor). */
+enum chat_err
+db_msgs_for_user_between(struct db *db, int64_t user, int64_t after,
+    int64_t upto, int limit, json_t **out, int *more)
+{
 	sqlite3_stmt *st = db->st[STMT_MSGS_USER_AFTER];
 	int rc;
 
@@ -1304,26 +1317,60 @@ db_msgs_for_user_after(struct db *db, int64_t user, int64_t after, int limit,
 		return CHAT_ERR_INVALID;
 	if ((rc = sqlite3_bind_int64(st, 1, user)) ||
 	    (rc = sqlite3_bind_int64(st, 2, after)) ||
-	    (rc = sqlite3_bind_int64(st, 3, (int64_t)limit + 1))) {
+	    (rc = sqlite3_bind_int64(st, 3, (int64_t)limit + 1)) ||
+	    (rc = sqlite3_bind_int64(st, 4, upto))) {
 		db_done(st);
 		return db_error(db, rc, __func__);
 	}
 	return db_msgs_run(db, st, 0, limit, out, more, __func__);
 }
 
+/*
+ * The push daemon's read: messages of every room newer than "after", in
+ * id (commit) order, at most "limit", "*more" set when more remain.
+ */
 enum chat_err
-db_msg_last_id(struct db *db, int64_t *id)
+db_msgs_after(struct db *db, int64_t after, int limit, json_t **out, int *more)
 {
-	sqlite3_stmt *st = db->st[STMT_MSG_LAST_ID];
+	sqlite3_stmt *st = db->st[STMT_MSGS_ALL_AFTER];
+	int rc;
+
+	if (limit < 1)
+		return CHAT_ERR_INVALID;
+	if ((rc = sqlite3_bind_int64(st, 1, after)) ||
+	    (rc = sqlite3_bind_int64(st, 2, (int64_t)limit + 1))) {
+		db_done(st);
+		return db_error(db, rc, __func__);
+	}
+	return db_msgs_run(db, st, 0, limit, out, more, __func__);
+}
+
+/* The one-integer query "s" into "*id" (a NULL result reads as 0). */
+static enum chat_err
+db_max_id(struct db *db, enum db_stmt s, int64_t *id, const char *func)
+{
+	sqlite3_stmt *st = db->st[s];
 	enum chat_err e = CHAT_OK;
 	int rc;
 
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0); /* NULL reads as 0 */
+		*id = sqlite3_column_int64(st, 0);
 	else
-		e = db_error(db, rc, __func__);
+		e = db_error(db, rc, func);
 	db_done(st);
 	return e;
+}
+
+enum chat_err
+db_msg_last_id(struct db *db, int64_t *id)
+{
+	return db_max_id(db, STMT_MSG_LAST_ID, id, __func__);
+}
+
+enum chat_err
+db_room_last_id(struct db *db, int64_t *id)
+{
+	return db_max_id(db, STMT_ROOM_LAST_ID, id, __func__);
 }
 
 /* Record a stored upload; a name already used is CHAT_ERR_EXISTS. */

@@ -119,8 +119,19 @@ enum chat_err db_msgs_json(struct db *db, int64_t room, int limit,
  */
 enum chat_err db_msgs_for_user_after(struct db *db, int64_t user,
     int64_t after, int limit, json_t **out, int *more);
+/* The same, limited to ids <= "upto" (catch-up up to the push cursor). */
+enum chat_err db_msgs_for_user_between(struct db *db, int64_t user,
+    int64_t after, int64_t upto, int limit, json_t **out, int *more);
+/*
+ * Messages of every room newer than "after", oldest first, at most "limit"
+ * (the push daemon's cursor read). "*more" is set when more remain.
+ */
+enum chat_err db_msgs_after(struct db *db, int64_t after, int limit,
+    json_t **out, int *more);
 /* The highest message id, 0 when none. */
 enum chat_err db_msg_last_id(struct db *db, int64_t *id);
+/* The highest room id, 0 when none (rooms created later have larger ids). */
+enum chat_err db_room_last_id(struct db *db, int64_t *id);
 
 /* Media (issue 4). */
 enum chat_err db_media_insert(struct db *db, const char *name,

@@ -6,27 +6,34 @@
  * conformance suites' applications on loopback TCP and read no
  * configuration; they must never be what production runs.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 #include <uv.h>
 
+#include "chat.h"
 #include "conf.h"
+#include "db.h"
 #include "eio.h"
 #include "log.h"
 #include "sio.h"
 #include "testapp.h"
+#include "token.h"
+#include "xmalloc.h"
 
 enum main_mode { MODE_CHAT, MODE_TEST_ECHO, MODE_TEST_SOCKET };
 
 /* What the signal handler must stop. */
 struct main_ctx {
-	struct eio *eio; /* echo mode */
-	struct sio *sio; /* socket mode */
+	struct eio *eio;      /* echo mode */
+	struct sio *sio;      /* socket mode */
+	struct chat_app *app; /* the chat */
 	uv_signal_t sig[2];
 };
 
@@ -47,6 +54,8 @@ main_signal_cb(uv_signal_t *h, int signum)
 	struct main_ctx *ctx = h->data;
 
 	log_info("signal %d: stopping", signum);
+	if (ctx->app != NULL)
+		chat_app_stop(ctx->app);
 	if (ctx->eio != NULL)
 		eio_stop(ctx->eio);
 	if (ctx->sio != NULL)
@@ -117,6 +126,97 @@ main_test(enum main_mode mode, int port)
 	return rc;
 }
 
+/*
+ * Create the folder of the Unix socket or ipc:// endpoint "ep" (mode 0700)
+ * when it is missing; its parent must exist. tcp:// needs nothing.
+ * Returns 0, or -1 after logging.
+ */
+static int
+main_dir_make(const char *ep)
+{
+	char *dir, *slash;
+	int rc = 0;
+
+	if (strncmp(ep, "tcp://", 6) == 0)
+		return 0;
+	if (strncmp(ep, "ipc://", 6) == 0)
+		ep += 6;
+	dir = xstrdup(ep);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			log_warn("%s: %s", __func__, dir);
+			rc = -1;
+		}
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * Serve the chat as "cf" says until SIGINT/SIGTERM: the database, the JWT
+ * key (refused below TOKEN_KEY_MIN bytes), the ZeroMQ endpoints, then the
+ * HTTP Unix socket the web server proxies /socket.io/ to. Returns the exit
+ * status; everything is released on the way out.
+ */
+static int
+main_chat(const struct conf *cf)
+{
+	struct eio_conf ec = {
+	    .path = "/socket.io/",
+	    .ping_interval = (uint64_t)cf->ping_interval,
+	    .ping_timeout = (uint64_t)cf->ping_timeout,
+	    .cors_origins =
+	        cf->cors_origins[0] != '\0' ? cf->cors_origins : NULL,
+	    .cors_any = 0,
+	    .lim = {.max_payload = (uint64_t)cf->max_payload,
+	        .max_connections = (uint64_t)cf->max_connections,
+	        .send_queue_max = (uint64_t)cf->send_queue_max,
+	        .handshake_timeout = (uint64_t)cf->handshake_timeout},
+	};
+	struct token_key key = {NULL, 0};
+	struct main_ctx ctx;
+	struct db *db = NULL;
+	uv_loop_t loop;
+	int rc = 1, i, loop_up = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	if (main_dir_make(cf->push_socket) == -1 ||
+	    main_dir_make(cf->bus_events) == -1 ||
+	    main_dir_make(cf->bus_query) == -1)
+		goto out;
+	if ((db = db_open(cf->database, (int)cf->busy_timeout)) == NULL ||
+	    token_key_load(&key, cf->secret_file) == -1)
+		goto out;
+	if (uv_loop_init(&loop) != 0) {
+		log_warnx("%s: uv_loop_init failed", __func__);
+		goto out;
+	}
+	loop_up = 1;
+	if ((ctx.app = chat_app_new(&loop, cf, db, &key, &ec)) == NULL)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		uv_signal_init(&loop, &ctx.sig[i]);
+		ctx.sig[i].data = &ctx;
+		uv_signal_start(
+		    &ctx.sig[i], main_signal_cb, i == 0 ? SIGINT : SIGTERM);
+	}
+	if (eio_listen_unix(sio_eio(chat_app_sio(ctx.app)), cf->push_socket) ==
+	    0) {
+		log_info("serving /socket.io/ on %s", cf->push_socket);
+		rc = 0;
+	} else
+		main_signal_cb(&ctx.sig[0], 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+out:
+	chat_app_free(ctx.app);
+	if (loop_up && uv_loop_close(&loop) != 0)
+		log_warnx("%s: handles left open", __func__);
+	token_key_finish(&key);
+	db_free(db);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -161,10 +261,8 @@ main(int argc, char *argv[])
 	rc = conf_load(&cf, cfile);
 	if (rc == 0 && check)
 		fprintf(stderr, "%s: configuration OK\n", cfile);
-	else if (rc == 0) {
-		fprintf(stderr, "chat-pushd: chat application not built\n");
-		rc = -1;
-	}
+	else if (rc == 0)
+		rc = main_chat(&cf) == 0 ? 0 : -1;
 	conf_finish(&cf);
 	return rc == 0 ? 0 : 1;
 }
