@@ -16,16 +16,16 @@ struct conf;
 
 enum chat_err {
 	CHAT_OK = 0,
-	CHAT_ERR_NOTFOUND,	   /* no such row, or not a member: 404 */
-	CHAT_ERR_INVALID,	   /* validation failed: 422 */
-	CHAT_ERR_EXISTS,	   /* unique conflict: 400 or "return existing" */
-	CHAT_ERR_EMAIL_TAKEN,	   /* 400 Email already registered */
-	CHAT_ERR_USERNAME_TAKEN,   /* 400 Username already registered */
-	CHAT_ERR_AUTH,		   /* bad credentials or token: 401 */
-	CHAT_ERR_RATE,		   /* rate limited: 429 */
-	CHAT_ERR_BUSY,		   /* database locked past busy_timeout: 503 */
-	CHAT_ERR_FULL,		   /* disk or database full: 507 */
-	CHAT_ERR_DB,		   /* any other storage failure: 500 */
+	CHAT_ERR_NOTFOUND,       /* no such row, or not a member: 404 */
+	CHAT_ERR_INVALID,        /* validation failed: 422 */
+	CHAT_ERR_EXISTS,         /* unique conflict: 400 or "return existing" */
+	CHAT_ERR_EMAIL_TAKEN,    /* 400 Email already registered */
+	CHAT_ERR_USERNAME_TAKEN, /* 400 Username already registered */
+	CHAT_ERR_AUTH,           /* bad credentials or token: 401 */
+	CHAT_ERR_RATE,           /* rate limited: 429 */
+	CHAT_ERR_BUSY,           /* database locked past busy_timeout: 503 */
+	CHAT_ERR_FULL,           /* disk or database full: 507 */
+	CHAT_ERR_DB,             /* any other storage failure: 500 */
 	CHAT_ERR__MAX
 };
 
@@ -41,11 +41,11 @@ struct chat_msg_in {
 
 /* The outcome of chat_msg_post(). */
 struct chat_msg_out {
-	json_t *msg;	     /* new: the message JSON, on CHAT_OK */
-	json_t *detail;	     /* new: 422 detail array, on CHAT_ERR_INVALID */
-	int created;	     /* 1 new row, 0 returned an earlier client_id */
-	int64_t id;	     /* message id, on CHAT_OK */
-	double retry_after;  /* seconds, on CHAT_ERR_RATE */
+	json_t *msg;        /* new: the message JSON, on CHAT_OK */
+	json_t *detail;     /* new: 422 detail array, on CHAT_ERR_INVALID */
+	int created;        /* 1 new row, 0 returned an earlier client_id */
+	int64_t id;         /* message id, on CHAT_OK */
+	double retry_after; /* seconds, on CHAT_ERR_RATE */
 };
 
 /*
@@ -57,9 +57,9 @@ struct chat_msg_out {
  * unless one is already open (group commit in the daemon). The caller owns
  * out->msg and out->detail and publishes the bus event after the commit.
  */
-enum chat_err chat_msg_post(struct db *db, const struct conf *cf,
-    int64_t user, int64_t room, const struct chat_msg_in *in,
-    const char *loc0, int64_t now_ms, struct chat_msg_out *out);
+enum chat_err chat_msg_post(struct db *db, const struct conf *cf, int64_t user,
+    int64_t room, const struct chat_msg_in *in, const char *loc0,
+    int64_t now_ms, struct chat_msg_out *out);
 
 /* Release what chat_msg_post() put in "out" (NULL-safe members). */
 void chat_msg_out_finish(struct chat_msg_out *out);

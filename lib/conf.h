@@ -13,7 +13,7 @@
 
 struct conf {
 	/* Paths and endpoints. */
-	char *database;	   /* SQLite file */
+	char *database;    /* SQLite file */
 	char *media_dir;   /* uploaded files */
 	char *secret_file; /* JWT HMAC key, >= 32 bytes, mode 0400 */
 	char *fcgi_socket; /* Unix socket the workers accept on */
@@ -22,34 +22,34 @@ struct conf {
 	char *bus_query;   /* ZeroMQ endpoint: DEALER -> daemon's ROUTER */
 
 	/* Tokens and storage. */
-	int64_t token_lifetime; /* seconds */
-	int64_t token_leeway;	/* seconds of clock skew tolerated */
-	int64_t busy_timeout;	/* ms SQLite waits for a lock */
+	int64_t token_lifetime;   /* seconds */
+	int64_t token_leeway;     /* seconds of clock skew tolerated */
+	int64_t busy_timeout;     /* ms SQLite waits for a lock */
 	int64_t presence_timeout; /* ms a worker waits for the daemon */
 
 	/* Limits (API.md section 5). */
-	int64_t body_max;	    /* JSON request body, bytes */
-	int64_t upload_max;	    /* one upload, bytes */
-	int64_t upload_parts_max;   /* multipart parts per request */
-	int64_t auth_addr_limit;    /* 1: enforce per-address auth limit here */
-	int64_t auth_burst;	    /* per address */
-	double auth_rate;	    /* per address, per second */
-	int64_t login_fail_max;	    /* failed logins per account per minute */
-	int64_t msg_burst;	    /* per user */
-	double msg_rate;	    /* per user, per second */
-	int64_t upload_burst;	    /* per user */
-	double upload_rate;	    /* per user, per second */
-	int64_t catchup_max;	    /* messages replayed on connect */
-	char *upload_types;	    /* space-separated MIME allowlist */
+	int64_t body_max;         /* JSON request body, bytes */
+	int64_t upload_max;       /* one upload, bytes */
+	int64_t upload_parts_max; /* multipart parts per request */
+	int64_t auth_addr_limit;  /* 1: enforce per-address auth limit here */
+	int64_t auth_burst;       /* per address */
+	double auth_rate;         /* per address, per second */
+	int64_t login_fail_max;   /* failed logins per account per minute */
+	int64_t msg_burst;        /* per user */
+	double msg_rate;          /* per user, per second */
+	int64_t upload_burst;     /* per user */
+	double upload_rate;       /* per user, per second */
+	int64_t catchup_max;      /* messages replayed on connect */
+	char *upload_types;       /* space-separated MIME allowlist */
 
 	/* Push daemon. */
 	int64_t ping_interval; /* ms */
 	int64_t ping_timeout;  /* ms */
 	int64_t max_payload;   /* bytes per Engine.IO payload */
 	int64_t max_connections;
-	int64_t send_queue_max; /* bytes queued per connection */
+	int64_t send_queue_max;    /* bytes queued per connection */
 	int64_t handshake_timeout; /* ms to finish the HTTP request/upgrade */
-	char *cors_origins;	   /* space-separated extra allowed origins */
+	char *cors_origins;        /* space-separated extra allowed origins */
 };
 
 /* Fill "c" with the built-in defaults (every string heap-allocated). */

@@ -39,8 +39,8 @@ log_vlog(int pri, const char *err, const char *fmt, va_list ap)
 			fprintf(stderr, "%s[%d]: %s: %s\n", log_prog,
 			    (int)getpid(), msg, err);
 		else
-			fprintf(stderr, "%s[%d]: %s\n", log_prog,
-			    (int)getpid(), msg);
+			fprintf(stderr, "%s[%d]: %s\n", log_prog, (int)getpid(),
+			    msg);
 		return;
 	}
 	if (err != NULL)

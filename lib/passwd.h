@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#define PASSWD_MIN	8
-#define PASSWD_MAX	1024
+#define PASSWD_MIN      8
+#define PASSWD_MAX      1024
 #define PASSWD_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
 
 /* Initialise libsodium; returns 0 or -1. Call once at startup. */

@@ -16,7 +16,7 @@ struct bus;
  * Set online[i] to 1 when user uids[i] has a connected socket, else 0.
  * Query {"type":"online","users":["1","2"]}; reply {"online":["2"]}.
  */
-void presence_online(struct bus *b, const int64_t *uids, size_t n,
-    int *online, int timeout_ms);
+void presence_online(
+    struct bus *b, const int64_t *uids, size_t n, int *online, int timeout_ms);
 
 #endif

@@ -9,14 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VALID_USERNAME_MIN 3
-#define VALID_USERNAME_MAX 32
-#define VALID_EMAIL_MAX	   254
-#define VALID_CONTENT_MAX  4096 /* characters (code points) */
-#define VALID_NAME_MAX	   100	/* room name, characters */
-#define VALID_FULLNAME_MAX 100
+#define VALID_USERNAME_MIN  3
+#define VALID_USERNAME_MAX  32
+#define VALID_EMAIL_MAX     254
+#define VALID_CONTENT_MAX   4096 /* characters (code points) */
+#define VALID_NAME_MAX      100  /* room name, characters */
+#define VALID_FULLNAME_MAX  100
 #define VALID_CLIENT_ID_MAX 64
-#define VALID_MEMBERS_MAX  1000
+#define VALID_MEMBERS_MAX   1000
 
 /* 3-32 characters of [A-Za-z0-9_.-]. */
 int valid_username(const char *s);

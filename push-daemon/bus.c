@@ -153,14 +153,14 @@ bus_srv_read_query(struct bus_srv *b)
 	if (n == 3 && more)
 		bus_srv_skip_more(b->router);
 	if (n == 3 && !more && zmq_msg_size(&part[1]) == 8)
-		reply = b->cb.query(b->cb.arg, zmq_msg_data(&part[2]),
-		    zmq_msg_size(&part[2]));
+		reply = b->cb.query(
+		    b->cb.arg, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
 	if (reply != NULL) {
 		/* A worker that went away makes these fail: nothing to do. */
 		if (zmq_msg_send(&part[0], b->router,
 		        ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
-		    zmq_msg_send(&part[1], b->router,
-		        ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
+		    zmq_msg_send(
+		        &part[1], b->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1)
 			zmq_send(b->router, reply, strlen(reply), ZMQ_DONTWAIT);
 		free(reply);
 	}
@@ -182,8 +182,7 @@ bus_srv_drain(struct bus_srv *b)
 			progress = 1;
 			budget--;
 		}
-		if (bus_srv_readable(b->router) &&
-		    bus_srv_read_query(b) == 0) {
+		if (bus_srv_readable(b->router) && bus_srv_read_query(b) == 0) {
 			progress = 1;
 			budget--;
 		}
