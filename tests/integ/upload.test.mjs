@@ -556,6 +556,8 @@ describe('what /media/ serves', () => {
 				assert.ok(r.status === 404 || r.status === 403,
 				    `${n}: ${r.status}`);
 				assert.ok(!r.text.includes('<script>'), n);
+				assert.match(r.headers.get('content-type') ?? '',
+				    /^application\/json/, n);
 			}
 			for (const path of [`/media/${name}/`,
 				`/media/${hex.toUpperCase()}.png`,
