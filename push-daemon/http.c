@@ -41,6 +41,7 @@ static const char *const http_hdr_names[HTTP_HDR__MAX] = {"host", "origin",
     "upgrade", "sec-websocket-key", "sec-websocket-version", "authorization"};
 
 static void http_conn_flush(struct http_conn *c);
+static int http_conn_try_write(struct http_conn *c);
 static void http_hs_timer_cb(uv_timer_t *t);
 
 struct http_buf *
@@ -245,6 +246,15 @@ http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 	struct http_qent *q;
 
 	if (c->state == HTTP_CONN_CLOSING)
+		return -1;
+	/*
+	 * One turn may queue more than the limit for a reader that keeps up
+	 * (a burst of pushes): before calling it slow, hand the socket what
+	 * it takes now. Only what the kernel refused counts against it.
+	 */
+	if (c->state == HTTP_CONN_WS && !c->writing &&
+	    c->qbytes + (uint64_t)(b->len - off) > c->srv->lim.send_queue_max &&
+	    http_conn_try_write(c) == -1)
 		return -1;
 	if (c->state == HTTP_CONN_WS &&
 	    c->qbytes + (uint64_t)(b->len - off) > c->srv->lim.send_queue_max) {
@@ -504,31 +514,26 @@ http_write_cb(uv_write_t *w, int status)
 }
 
 /*
- * Write what "c" has queued: as much as the socket takes at once, the
- * rest with one uv_write whose callback continues.
+ * Write what the socket of "c" takes now from its queue, without waiting.
+ * Returns 0, or -1 when a write error closed "c".
  */
-static void
-http_conn_flush(struct http_conn *c)
+static int
+http_conn_try_write(struct http_conn *c)
 {
 	uv_buf_t bufs[HTTP_WRITE_BATCH];
-	struct http_qent *q, *last = NULL;
-	struct http_wreq *wr;
+	struct http_qent *q;
 	unsigned int n = 0;
 	int r;
 
-	if (c->writing || c->state == HTTP_CONN_CLOSING)
-		return;
-	for (q = c->qhead; q != NULL && n < HTTP_WRITE_BATCH; q = q->next) {
+	for (q = c->qhead; q != NULL && n < HTTP_WRITE_BATCH; q = q->next)
 		bufs[n++] = uv_buf_init(
 		    (char *)q->b->data + q->off, q->b->len - q->off);
-		last = q;
-	}
 	if (n == 0)
-		goto done;
+		return 0;
 	r = uv_try_write(&c->u.s, bufs, n);
 	if (r < 0 && r != UV_EAGAIN) {
 		http_conn_close(c);
-		return;
+		return -1;
 	}
 	for (r = r < 0 ? 0 : r; r > 0 && c->qhead != NULL;) {
 		q = c->qhead;
@@ -540,15 +545,32 @@ http_conn_flush(struct http_conn *c)
 		r -= (int)(q->b->len - q->off);
 		c->qbytes -= q->b->len - q->off;
 		c->qhead = q->next;
-		if (q == last)
-			last = NULL;
 		http_buf_unref(q->b);
 		free(q);
 	}
-	if (c->qhead == NULL) {
+	if (c->qhead == NULL)
 		c->qlast = NULL;
+	return 0;
+}
+
+/*
+ * Write what "c" has queued: as much as the socket takes at once, the
+ * rest with one uv_write whose callback continues.
+ */
+static void
+http_conn_flush(struct http_conn *c)
+{
+	uv_buf_t bufs[HTTP_WRITE_BATCH];
+	struct http_qent *q, *last = NULL;
+	struct http_wreq *wr;
+	unsigned int n = 0;
+
+	if (c->writing || c->state == HTTP_CONN_CLOSING)
+		return;
+	if (http_conn_try_write(c) == -1)
+		return;
+	if (c->qhead == NULL)
 		goto done;
-	}
 	/* Hand the first batch of what is left to uv_write. */
 	n = 0;
 	for (q = c->qhead; q != NULL && n < HTTP_WRITE_BATCH; q = q->next) {
