@@ -368,6 +368,12 @@ describe('broken multipart shapes: 400 or 422, never 5xx', () => {
 		['unterminated quoted parameter', { parts: [{
 			disposition: 'form-data; name="file; filename="x.png',
 			data: png }] }],
+		['a folded header line', { parts: [{ data: png,
+			disposition: 'form-data;\r\n name="file"' }] }],
+		['name given twice', { parts: [{ data: png,
+			disposition: 'form-data; name="x"; name="file"' }] }],
+		['an empty name', { parts: [{ data: png,
+			disposition: 'form-data; name=""' }] }],
 		['a header line without a colon', { parts: [{
 			filename: 'x.png', data: png, headers: ['junk'] }] }],
 		['nested multipart/mixed', { parts: [{ filename: 'x.png',
@@ -421,6 +427,20 @@ describe('unusual but valid multipart', () => {
 			{ filename: 'x.png', data: png },
 			{ name: 'extra', data: 'z' }], {}],
 		['no filename parameter', [{ data: png }], {}],
+		['media type and parameter names in upper case',
+		    [{ filename: 'x.png', data: png }],
+		    { type: 'MULTIPART/FORM-DATA; BOUNDARY=h10-bNd-7f3a9c' }],
+		['other parameters around the boundary',
+		    [{ filename: 'x.png', data: png }],
+		    { type: 'multipart/form-data;charset=utf-8;' +
+			'boundary=h10-bNd-7f3a9c; x=y' }],
+		['lower-case header, upper-case form-data, unquoted name',
+		    [{ disposition: null, data: png, headers: [
+			'content-disposition: FORM-DATA; name=file; ' +
+			'filename=x.png'] }], {}],
+		['Content-Transfer-Encoding binary', [{ filename: 'x.png',
+			data: png, headers: ['Content-Transfer-Encoding: ' +
+			    'binary'] }], {}],
 		['a part Content-Type that lies', [{ filename: 'x.png',
 			ctype: 'text/html', data: png }], {}],
 	];
