@@ -25,6 +25,7 @@ const S = {
 	online: new Set(),	// e-mails of users online
 	unread: new Map(),	// room id -> count
 	lastSeen: null,		// newest message id seen (BigInt)
+	connectedOnce: false,	// the live connection was up at least once
 	live: null,
 	liveState: 'connecting',
 	cur: null,		// the open room, see roomOpen()
@@ -138,7 +139,10 @@ async function sessionStart() {
 	await listsLoad().catch(() => {});
 	S.live = await liveOpen({
 		token: () => S.token,
-		lastSeen: () => (S.lastSeen === null ? null : String(S.lastSeen)),
+		// None on the first connect (REST loads the history); on
+		// every reconnect the newest id seen, "0" when none yet.
+		lastSeen: () => (S.connectedOnce ? String(S.lastSeen ?? 0n) :
+		    null),
 		onState: connSet,
 		onConnect: liveConnected,
 		onMessage: messageAdd,
@@ -169,6 +173,7 @@ function sessionReset() {
 	S.unread.clear();
 	S.outbox.clear();
 	S.lastSeen = null;
+	S.connectedOnce = false;
 	S.cur = null;
 	clear($('room-list'));
 	clear($('private-list'));
@@ -238,6 +243,23 @@ async function listsLoad() {
 			seen(p.last_message.id);
 	}
 	listsRender();
+	// New rooms bring new peers, whose earlier user_status we missed.
+	onlineRefresh();
+}
+
+// Ask who of the people sharing a room with me is online.
+async function onlineRefresh() {
+	if (!S.live?.connected)
+		return;
+	try {
+		const users = await S.live.ask('get_online_users', {});
+		if (Array.isArray(users)) {
+			S.online = new Set(users.map((u) => u.email));
+			listsRender();
+		}
+	} catch {
+		// Presence stays as it was.
+	}
 }
 
 // Reload the lists soon (a message came for a room we did not know).
@@ -370,17 +392,9 @@ function statusApply(ev) {
 }
 
 async function liveConnected(sentLastSeen) {
-	listsLoad().catch(() => {});
+	S.connectedOnce = true;
 	outboxFlush();
-	try {
-		const users = await S.live.ask('get_online_users', {});
-		if (Array.isArray(users)) {
-			S.online = new Set(users.map((u) => u.email));
-			listsRender();
-		}
-	} catch {
-		// Presence stays as the lists reported it.
-	}
+	await listsLoad().catch(() => {});
 	if (S.cur) {
 		roomOnlineQuery();
 		if (!sentLastSeen)
@@ -402,6 +416,15 @@ async function roomOnlineQuery() {
 		    { room_id: cur.id });
 		if (S.cur !== cur || !Array.isArray(users))
 			return;
+		// The answer is fresher than the dots: update them too.
+		const r = S.rooms.get(cur.id);
+		if (r) {
+			for (const m of r.members)
+				S.online.delete(m);
+			for (const u of users)
+				S.online.add(u.email);
+			listsRender();
+		}
 		clear(p);
 		if (users.length === 0) {
 			p.textContent = 'Nobody is online';
