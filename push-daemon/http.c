@@ -240,6 +240,40 @@ http_conn_dirty(struct http_conn *c)
 	c->srv->dirty = c;
 }
 
+/*
+ * May WebSocket "c" queue "len" more bytes? Over send_queue_max, first
+ * write what its socket takes now: one loop turn may queue a burst (a
+ * group commit's pushes and acks) for a reader that keeps up. A queue
+ * still over the limit is allowed for HTTP_SLOW_GRACE ms, never past
+ * HTTP_SLOW_HARD times the limit. Returns 0, or -1 for a slow reader or
+ * when a write error closed "c".
+ */
+static int
+http_conn_room(struct http_conn *c, uint64_t len)
+{
+	uint64_t lim = c->srv->lim.send_queue_max, hard;
+	uint32_t now;
+
+	if (c->qbytes + len <= lim)
+		return 0;
+	if (!c->writing && http_conn_try_write(c) == -1)
+		return -1;
+	if (c->qbytes + len <= lim)
+		return 0;
+	hard = lim * HTTP_SLOW_HARD;
+	if (hard > UINT32_MAX / 2)
+		hard = UINT32_MAX / 2;
+	now = (uint32_t)uv_now(c->srv->loop) | 1; /* 0 means "not over" */
+	if (c->over_ms == 0)
+		c->over_ms = now;
+	if (c->qbytes + len <= hard && now - c->over_ms <= HTTP_SLOW_GRACE)
+		return 0;
+	log_warnx(
+	    "%s: slow reader: %u bytes queued, closing", __func__, c->qbytes);
+	http_conn_close(c);
+	return -1;
+}
+
 int
 http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 {
@@ -247,22 +281,8 @@ http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 
 	if (c->state == HTTP_CONN_CLOSING)
 		return -1;
-	/*
-	 * One turn may queue more than the limit for a reader that keeps up
-	 * (a burst of pushes): before calling it slow, hand the socket what
-	 * it takes now. Only what the kernel refused counts against it.
-	 */
-	if (c->state == HTTP_CONN_WS && !c->writing &&
-	    c->qbytes + (uint64_t)(b->len - off) > c->srv->lim.send_queue_max &&
-	    http_conn_try_write(c) == -1)
+	if (c->state == HTTP_CONN_WS && http_conn_room(c, b->len - off) == -1)
 		return -1;
-	if (c->state == HTTP_CONN_WS &&
-	    c->qbytes + (uint64_t)(b->len - off) > c->srv->lim.send_queue_max) {
-		log_warnx("%s: slow reader: %u bytes queued, closing", __func__,
-		    c->qbytes);
-		http_conn_close(c);
-		return -1;
-	}
 	q = xmalloc(sizeof(*q));
 	q->next = NULL;
 	q->b = http_buf_ref(b);
@@ -504,6 +524,8 @@ http_write_cb(uv_write_t *w, int status)
 	http_qent_free_list(wr->ents);
 	free(wr);
 	c->writing = 0;
+	if (c->qbytes <= c->srv->lim.send_queue_max)
+		c->over_ms = 0;
 	if (c->state == HTTP_CONN_CLOSING)
 		return;
 	if (status < 0) {
@@ -550,6 +572,8 @@ http_conn_try_write(struct http_conn *c)
 	}
 	if (c->qhead == NULL)
 		c->qlast = NULL;
+	if (c->qbytes <= c->srv->lim.send_queue_max)
+		c->over_ms = 0;
 	return 0;
 }
 

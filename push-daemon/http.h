@@ -22,6 +22,8 @@
 #define HTTP_URL_MAX     8192  /* request target, bytes */
 #define HTTP_HEADERS_MAX 16384 /* all header lines, bytes */
 #define HTTP_READ_BUF    65536 /* the one loop-wide read buffer */
+#define HTTP_SLOW_GRACE  2000  /* ms a send queue may stay over its limit */
+#define HTTP_SLOW_HARD   8     /* times the limit that cuts a reader at once */
 
 /*
  * A shared output buffer: one encoded packet is queued to every receiver
@@ -94,7 +96,8 @@ struct http_conn {
 	uint8_t *tail;                   /* unparsed input kept between reads */
 	uint8_t *msg;                    /* WebSocket message being assembled */
 	uint32_t tail_len, msg_len;
-	uint32_t qbytes; /* queued and in-flight output bytes */
+	uint32_t qbytes;  /* queued and in-flight output bytes */
+	uint32_t over_ms; /* loop ms the queue went over the limit, or 0 */
 	struct ws_parser ws;
 	uint8_t state;       /* enum http_conn_state */
 	uint8_t dirty;       /* in the flush list */
