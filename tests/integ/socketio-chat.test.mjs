@@ -4,8 +4,9 @@
 // without an acknowledgement, chat_response to every socket of every member
 // (the sender's other sockets too) and to nobody else, error acks and the
 // error event, the room/message aliases, client_id idempotency, REST posts
-// pushed to sockets, rooms created while connected, and 200 rapid messages
-// arriving complete and in order.
+// pushed to sockets, rooms created while connected, 200 rapid messages
+// arriving complete and in order, and the message rate limit shared by
+// REST and Socket.IO.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -314,5 +315,44 @@ describe('200 rapid messages from one sender', () => {
 				assert.ok(BigInt(got[i].message.id) >
 				    BigInt(got[i - 1].message.id), `order at ${i}`);
 		}
+	});
+});
+
+describe('the message rate limit, REST and Socket.IO together', () => {
+	let rl;
+	before(async () => {
+		rl = await startStack({ set: { msg_burst: 6, msg_rate: 0.01 } });
+	});
+	after(async () => {
+		closeAll();
+		await rl?.stop();
+	});
+
+	test('past the burst: "rate limited" ack, error event, REST 429',
+	    async () => {
+		const R = rl.url;
+		const x = await newUser(R);
+		const rm = await newRoom(R, x, []);
+		const s = await connect(R, x);
+		for (let i = 0; i < 3; i++) {
+			const r = await ack(s, 'chat_message', { room_id: rm.id,
+				content: `s${i}` });
+			assert.equal(r.status, 'received', JSON.stringify(r));
+		}
+		for (let i = 0; i < 3; i++)
+			assert.equal((await post(R, x, rm.id, `r${i}`)).status, 201);
+		const r = await ack(s, 'chat_message', { room_id: rm.id,
+			content: 'one too many' });
+		assert.deepEqual(r, { status: 'error', detail: 'rate limited' });
+		s.emit('chat_message', { room_id: rm.id, content: 'no ack' });
+		const e = await until(() => s.rec.of('error')[0], 15000,
+		    'the error event');
+		assert.deepEqual(e, { message: 'rate limited' });
+		const p = await post(R, x, rm.id, 'REST too');
+		assert.equal(p.status, 429, p.text);
+		const l = await call(R, 'GET', `/chat/chat_rooms/${rm.id}` +
+		    '/messages', { token: x.token });
+		assert.deepEqual(l.body.map((m) => m.content),
+		    ['s0', 's1', 's2', 'r0', 'r1', 'r2']);
 	});
 });

@@ -3,8 +3,10 @@
 // API.md section 4, connecting through nginx with the stock socket.io-client:
 // WebSocket-only, polling-only and upgrading clients, the token in auth, in
 // the query and in an Authorization header; every refusal is a Socket.IO
-// CONNECT_ERROR "unauthorized" after a successful Engine.IO handshake; and
-// idle connections that outlive several (short) ping intervals.
+// CONNECT_ERROR "unauthorized" after a successful Engine.IO handshake;
+// browser origins (own and configured allowed, others 403); idle
+// connections that outlive several (short) ping intervals; and the
+// same transports through the lighttpd stack.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,14 @@ import { call, newRoom, newUser, signJwt } from './lib/api.mjs';
 import { RawSio, ack, closeAll, connect, refused, until } from './lib/sio.mjs';
 
 const PING_INTERVAL = 1000;
+const ALLOWED = 'http://allowed.example:8080';
 let st;
 let U;
 let a;
 let roomA;
 before(async () => {
 	st = await startStack({ set: { ping_interval: PING_INTERVAL,
-		ping_timeout: 1000 } });
+		ping_timeout: 1000, cors_origins: ALLOWED } });
 	U = st.url;
 	a = await newUser(U);
 	roomA = await newRoom(U, a, []);
@@ -183,6 +186,44 @@ describe('refusals: CONNECT_ERROR "unauthorized" after the handshake', () => {
 	});
 });
 
+describe('browser origins (CORS, CSWSH)', () => {
+	const hs = (origin) => call(U, 'GET', '/socket.io/?EIO=4&transport=polling',
+	    { headers: origin === undefined ? {} : { Origin: origin } });
+
+	test('polling: own and configured origins allowed, others 403',
+	    async () => {
+		const own = `http://127.0.0.1:${st.port}`;
+		for (const o of [own, ALLOWED]) {
+			const r = await hs(o);
+			assert.equal(r.status, 200, `${o}: ${r.text}`);
+			assert.equal(r.text[0], '0');
+			assert.equal(r.headers.get('access-control-allow-origin'), o);
+		}
+		const none = await hs(undefined);
+		assert.equal(none.status, 200);
+		for (const o of ['http://evil.example', 'null',
+			'http://127.0.0.1:1', `${ALLOWED}.evil.example`,
+			'http://allowed.example']) {
+			const r = await hs(o);
+			assert.equal(r.status, 403, `${o}: ${r.status} ${r.text}`);
+			assert.equal(r.headers.get('access-control-allow-origin'),
+			    null, o);
+		}
+	});
+
+	test('WebSocket: a foreign origin gets 403, the own one upgrades',
+	    async () => {
+		const bad = new RawSio(U, { headers: {
+			Origin: 'http://evil.example' } });
+		assert.equal(await bad.upgraded, 403);
+		bad.close();
+		const good = await RawSio.connect(U, { token: a.token }, {
+			headers: { Origin: `http://127.0.0.1:${st.port}` } });
+		assert.match(good.answer, /^40\{"sid":/);
+		good.close();
+	});
+});
+
 describe('idle connections outlive several ping intervals', () => {
 	test('websocket, polling and upgraded clients stay connected',
 	    async () => {
@@ -203,5 +244,38 @@ describe('idle connections outlive several ping intervals', () => {
 			await roundTrip(s, a, roomA);
 			s.close();
 		}
+	});
+});
+
+describe('through lighttpd too', () => {
+	let lt;
+	before(async () => {
+		lt = await startStack({ web: 'lighttpd' });
+	});
+	after(async () => {
+		closeAll();
+		await lt?.stop();
+	});
+
+	test('every transport chats; a bad token is refused', async () => {
+		const L = lt.url;
+		const [x, y] = [await newUser(L), await newUser(L)];
+		const room = await newRoom(L, x, [y.email]);
+		const ys = await connect(L, y, { transport: 'polling' });
+		for (const transport of ['websocket', 'polling', 'upgrade']) {
+			const s = await connect(L, x, { transport });
+			if (transport === 'upgrade')
+				await until(() => s.io.engine.transport.name ===
+				    'websocket', 15000, 'the upgrade to WebSocket');
+			await roundTrip(s, x, room);
+			const id = s.rec.ids().at(-1);
+			await until(() => ys.rec.ids().includes(id), 15000,
+			    'the other member gets it');
+			s.close();
+		}
+		const { err, socket } = await refused(L, { token: 'garbage' });
+		assert.equal(err.message, 'unauthorized');
+		assert.equal(socket.engineOpens, 1);
+		socket.close();
 	});
 });
