@@ -3,14 +3,14 @@
 // API.md section 4, presence through nginx: user_status on a user's first
 // connect and last disconnect only, last_seen persisted, get_online_users
 // with and without a room through the ack and as the online_users event,
-// and the REST is_online/last_seen fields that the workers read from the
-// push daemon.
+// a cut connection going offline, and the REST is_online/last_seen fields
+// that the workers read from the push daemon.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { RFC3339_MS, call, newRoom, newUser } from './lib/api.mjs';
-import { ack, closeAll, connect, until } from './lib/sio.mjs';
+import { RawSio, ack, closeAll, connect, until } from './lib/sio.mjs';
 
 let st;
 let U;
@@ -88,6 +88,25 @@ describe('user_status', () => {
 		}
 		assert.deepEqual(statusOf(a1, b).map((x) => x.is_online),
 		    [true, false, true, false]);
+		a1.close();
+	});
+});
+
+describe('abrupt disconnects', () => {
+	test('a WebSocket cut without a close packet goes offline', async () => {
+		const [a, b] = [await newUser(U), await newUser(U)];
+		await newRoom(U, a, [b.email]);
+		const a1 = await connect(U, a);
+		const r = await RawSio.connect(U, { token: b.token });
+		assert.match(r.answer, /^40/);
+		await until(() => statusOf(a1, b).length === 1, 15000, 'online');
+		r.close();	// TCP reset, no Engine.IO or WebSocket close
+		const off = await until(() => statusOf(a1, b)[1], 15000,
+		    'user_status offline');
+		assert.equal(off.is_online, false);
+		assert.match(off.last_seen, RFC3339_MS);
+		const list = await ack(a1, 'get_online_users', {});
+		assert.ok(!list.some((u) => u.id === b.id), JSON.stringify(list));
 		a1.close();
 	});
 });

@@ -7,7 +7,9 @@
 // newest id seen) and must end up with every message id exactly once, in
 // order, with no gap; a client whose token expired during the outage is
 // refused "unauthorized" and recovers with a fresh token. REST keeps
-// answering while the daemon is down (is_online reads false).
+// answering while the daemon is down (is_online reads false). Also:
+// clients that connect with last_message_id while REST floods the room
+// get every newer id exactly once (catch-up and live push meeting).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,5 +169,65 @@ describe('push daemon restart', () => {
 		// The REST view agrees: b is online again.
 		const entry2 = await bEntry();
 		assert.equal(entry2.is_online, true);
+	});
+});
+
+describe('catch-up racing live messages', () => {
+	test('connecting during a flood: every newer id exactly once',
+	    async () => {
+		const [x, y] = [await newUser(U), await newUser(U)];
+		const r = await call(U, 'POST', '/chat/chat_rooms/', {
+			token: x.token, json: { name: 'race', members: [y.email] } });
+		assert.equal(r.status, 201, r.text);
+		const rid = r.body.id;
+		const newest = async () => {
+			const l = await call(U, 'GET', `/chat/chat_rooms/${rid}` +
+			    '/messages?limit=1', { token: y.token });
+			return l.body[0]?.id ?? '0';
+		};
+		// Four REST posters at full speed.
+		let run = true;
+		const posters = [0, 1, 2, 3].map(async (k) => {
+			for (let i = 0; run; i++) {
+				const p = await post(U, x, rid, `f${k}.${i}`);
+				assert.equal(p.status, 201, p.text);
+			}
+		});
+		// Clients join one after another, each from the newest id
+		// REST showed it (possibly not yet pushed by the daemon).
+		const joined = [];
+		for (let i = 0; i < 8; i++) {
+			const from = await newest();
+			const s = client(U, { token: y.token,
+				last_message_id: from }, { transport: i % 2 ?
+				'polling' : 'websocket' });
+			socks.push(s);
+			await connected(s);
+			joined.push({ s, from });
+			await sleep(100);
+		}
+		await sleep(300);
+		run = false;
+		await Promise.all(posters);
+		const all = [];
+		for (let before; ;) {
+			const l = await call(U, 'GET', `/chat/chat_rooms/${rid}` +
+			    `/messages?limit=100${before ? `&before=${before}` : ''}`,
+			{ token: y.token });
+			if (l.body.length === 0)
+				break;
+			all.unshift(...l.body.map((m) => m.id));
+			before = l.body[0].id;
+		}
+		for (const [i, { s, from }] of joined.entries()) {
+			const want = all.filter((id) => BigInt(id) > BigInt(from));
+			await until(() => s.rec.ids().includes(all.at(-1)), 30000,
+			    `client ${i} gets the last message`);
+			assert.deepEqual(s.rec.ids(), want, `client ${i} from ${from}`);
+			const cu = s.rec.of('catch_up');
+			assert.equal(cu.length, 1);
+			assert.equal(cu[0].complete, true);
+			s.close();
+		}
 	});
 });

@@ -32,10 +32,12 @@ export async function until(fn, ms, what, describe) {
 }
 
 // A socket.io-client socket (new Manager each time, no automatic
-// reconnection unless opts say so) whose received events are recorded in
-// s.rec (and Engine.IO opens and pings counted in s.engineOpens, s.pings): s.rec.all is [{ ev, args }] in arrival order; s.rec.of(ev) the
-// first arguments of one event; s.rec.ids() the message ids of the
-// chat_response events. The socket is not yet connected: see connected().
+// reconnection unless opts say so; opts.transport: a TRANSPORTS key)
+// whose received events are recorded in s.rec: s.rec.all is [{ ev, args }]
+// in arrival order, s.rec.of(ev) the first arguments of one event,
+// s.rec.ids() the message ids of the chat_response events. Engine.IO opens
+// and server pings are counted in s.engineOpens and s.pings. The socket is
+// not yet connected: see connected().
 export function client(url, auth, opts = {}) {
 	const { transport = 'websocket', ...rest } = opts;
 	const s = io(url, {
@@ -88,7 +90,8 @@ export function connected(s, ms = 15000) {
 }
 
 // A connected socket for "user" (its token in auth unless opts has an
-// "auth" key, undefined for none); every socket made here is closed by closeAll().
+// "auth" key, undefined for none); closeAll() closes every socket made
+// here and by refused().
 const open = new Set();
 export async function connect(url, user, opts = {}) {
 	const { auth, ...rest } = opts;
