@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "req.h"
+#include "reqval.h"
 #include "xmalloc.h"
 
 #define REQ_READ_CHUNK 65536
@@ -155,89 +156,17 @@ out:
 }
 
 int
-req_is_form(const struct req *r)
-{
-	static const char form[] = "application/x-www-form-urlencoded";
-	size_t n = sizeof(form) - 1;
-	const char *s = r->ctype;
-
-	if (s == NULL)
-		return 0;
-	s += strspn(s, " \t");
-	if (strncasecmp(s, form, n) != 0)
-		return 0;
-	s += n;
-	s += strspn(s, " \t");
-	return *s == '\0' || *s == ';';
-}
-
-/*
- * 1 when "ctype" is absent, application/json or application/<x>+json, with
- * any parameters, case-insensitively (FastAPI's test).
- */
-static int
-req_ctype_is_json(const char *ctype)
-{
-	size_t n;
-
-	if (ctype == NULL)
-		return 1;
-	ctype += strspn(ctype, " \t");
-	if (strncasecmp(ctype, "application/", 12) != 0)
-		return 0;
-	ctype += 12;
-	n = strcspn(ctype, ";");
-	while (n > 0 && (ctype[n - 1] == ' ' || ctype[n - 1] == '\t'))
-		n--;
-	if (n == 4 && strncasecmp(ctype, "json", 4) == 0)
-		return 1;
-	return n > 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0 &&
-	    memchr(ctype, '/', n) == NULL;
-}
-
-/* 422 with the single error [{"loc":["body"], ...}]. */
-static void
-req_body_invalid(struct req *r, const char *msg, const char *type)
+req_json_object(struct req *r, json_t **obj)
 {
 	json_t *errs = json_array();
 
-	req_verr_add(errs, req_loc("body", NULL), msg, type, NULL);
-	req_invalid(r, errs);
-}
-
-int
-req_json_object(struct req *r, json_t **obj)
-{
-	json_error_t err;
-	json_t *v = NULL, *errs;
-
-	if (r->bodylen == 0) {
-		req_body_invalid(r, "Field required", "missing");
-		return -1;
-	}
-	if (!req_ctype_is_json(r->ctype))
-		goto notobj;
-	v = json_loadb(r->body, r->bodylen, JSON_REJECT_DUPLICATES, &err);
-	if (v == NULL) {
-		errs = json_array();
-		req_verr_add(errs,
-		    json_pack("[s,I]", "body", (json_int_t)err.position),
-		    "JSON decode error", "json_invalid",
-		    json_pack("{s:s}", "error", err.text));
+	*obj = reqval_body_object(errs, r->ctype, r->body, r->bodylen);
+	if (*obj == NULL) {
 		req_invalid(r, errs);
 		return -1;
 	}
-	if (!json_is_object(v))
-		goto notobj;
-	*obj = v;
+	json_decref(errs);
 	return 0;
-notobj:
-	json_decref(v);
-	req_body_invalid(r,
-	    "Input should be a valid dictionary or object to extract fields "
-	    "from",
-	    "model_attributes_type");
-	return -1;
 }
 
 /*
@@ -452,76 +381,11 @@ void
 req_verr_add(
     json_t *errs, json_t *loc, const char *msg, const char *type, json_t *ctx)
 {
-	json_t *e = json_object();
-
-	json_object_set_new(e, "loc", loc);
-	json_object_set_new(e, "msg", json_string(msg));
-	json_object_set_new(e, "type", json_string(type));
-	if (ctx != NULL)
-		json_object_set_new(e, "ctx", ctx);
-	json_array_append_new(errs, e);
+	reqval_verr_add(errs, loc, msg, type, ctx);
 }
 
 json_t *
 req_loc(const char *loc0, const char *field)
 {
-	json_t *loc = json_array();
-
-	json_array_append_new(loc, json_string(loc0));
-	if (field != NULL)
-		json_array_append_new(loc, json_string(field));
-	return loc;
-}
-
-int
-req_field_string(json_t *errs, json_t *obj, const char *field, int required,
-    const char **s, size_t *len)
-{
-	json_t *v = json_object_get(obj, field);
-
-	*s = NULL;
-	*len = 0;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		if (v == NULL) {
-			req_verr_add(errs, req_loc("body", field),
-			    "Field required", "missing", NULL);
-			return -1;
-		}
-	}
-	if (!json_is_string(v)) {
-		req_verr_add(errs, req_loc("body", field),
-		    "Input should be a valid string", "string_type", NULL);
-		return -1;
-	}
-	*s = json_string_value(v);
-	*len = json_string_length(v);
-	return 1;
-}
-
-int
-req_check_length(json_t *errs, json_t *loc, size_t n, size_t min, size_t max,
-    const char *unit)
-{
-	char msg[96];
-
-	if (n < min) {
-		snprintf(msg, sizeof(msg),
-		    "String should have at least %zu %s%s", min, unit,
-		    min == 1 ? "" : "s");
-		req_verr_add(errs, loc, msg, "string_too_short",
-		    json_pack("{s:I}", "min_length", (json_int_t)min));
-		return -1;
-	}
-	if (n > max) {
-		snprintf(msg, sizeof(msg),
-		    "String should have at most %zu %s%s", max, unit,
-		    max == 1 ? "" : "s");
-		req_verr_add(errs, loc, msg, "string_too_long",
-		    json_pack("{s:I}", "max_length", (json_int_t)max));
-		return -1;
-	}
-	json_decref(loc);
-	return 0;
+	return reqval_loc(loc0, field);
 }

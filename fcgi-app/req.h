@@ -70,13 +70,10 @@ int req_auth(struct req *r);
 
 /*
  * Parse the body as a JSON object (FastAPI's rules on Content-Type and
- * empty bodies) into "*obj" (new reference). Returns 0, or -1 with a 422
- * response set.
+ * empty bodies, lib/reqval) into "*obj" (new reference). Returns 0, or -1
+ * with a 422 response set.
  */
 int req_json_object(struct req *r, json_t **obj);
-
-/* 1 when r->ctype is application/x-www-form-urlencoded (any params). */
-int req_is_form(const struct req *r);
 
 /* Set the response: "status" with "body" (stolen). Only once a request. */
 void req_reply(struct req *r, int status, json_t *body);
@@ -97,29 +94,11 @@ void req_header(struct req *r, const char *fmt, ...)
 void req_send(struct req *r);
 
 /*
- * Append a FastAPI validation error {"loc", "msg", "type"[, "ctx"]} to the
- * array "errs"; "loc" and "ctx" (or NULL) are stolen.
+ * Append a FastAPI validation error to "errs" and make a location, as
+ * reqval_verr_add() and reqval_loc() do ("loc" and "ctx" are stolen).
  */
 void req_verr_add(
     json_t *errs, json_t *loc, const char *msg, const char *type, json_t *ctx);
-/* The location [loc0, field] as a new array ("field" NULL: [loc0]). */
 json_t *req_loc(const char *loc0, const char *field);
-
-/*
- * Look up the optional string member "field" of "obj" (loc ["body",
- * field]). Returns 1 with "*s" and "*len" set when it is a string, 0 when
- * absent or null ("*s" NULL), -1 after adding "string_type" to "errs".
- * With "required", absence and null add "missing" and return -1 instead.
- */
-int req_field_string(json_t *errs, json_t *obj, const char *field, int required,
-    const char **s, size_t *len);
-
-/*
- * Add "string_too_short" or "string_too_long" at "loc" (stolen) to "errs"
- * for a string of "n" units outside "min".."max"; "unit" is "character"
- * or "byte", made plural as needed. Returns 0 when in range, else -1.
- */
-int req_check_length(json_t *errs, json_t *loc, size_t n, size_t min,
-    size_t max, const char *unit);
 
 #endif

@@ -12,6 +12,7 @@
 #include "form.h"
 #include "passwd.h"
 #include "req.h"
+#include "reqval.h"
 #include "route.h"
 #include "token.h"
 #include "valid.h"
@@ -40,38 +41,6 @@ route_auth_addr_limit(struct req *r)
 	else if (e != CHAT_OK)
 		req_fail(r, e);
 	return e == CHAT_OK ? 0 : -1;
-}
-
-/* Check the signup fields of "body", adding every problem to "errs". */
-static void
-route_auth_signup_check(json_t *errs, json_t *body)
-{
-	const char *s;
-	size_t len;
-
-	if (req_field_string(errs, body, "username", 1, &s, &len) == 1 &&
-	    req_check_length(errs, req_loc("body", "username"), len,
-	        VALID_USERNAME_MIN, VALID_USERNAME_MAX, "character") == 0 &&
-	    !valid_username(s))
-		req_verr_add(errs, req_loc("body", "username"),
-		    "Username may contain only letters, digits, '_', '.' and "
-		    "'-'",
-		    "value_error", NULL);
-	if (req_field_string(errs, body, "email", 1, &s, &len) == 1 &&
-	    !valid_email(s))
-		req_verr_add(errs, req_loc("body", "email"),
-		    "value is not a valid email address", "value_error", NULL);
-	if (req_field_string(errs, body, "password", 1, &s, &len) == 1)
-		req_check_length(errs, req_loc("body", "password"), len,
-		    PASSWD_MIN, PASSWD_MAX, "byte");
-	if (req_field_string(errs, body, "full_name", 0, &s, &len) == 1 &&
-	    req_check_length(errs, req_loc("body", "full_name"),
-	        valid_utf8_chars(s, len), 0, VALID_FULLNAME_MAX,
-	        "character") == 0 &&
-	    !valid_text(s, len, 0, VALID_FULLNAME_MAX))
-		req_verr_add(errs, req_loc("body", "full_name"),
-		    "Text must not contain control characters", "value_error",
-		    NULL);
 }
 
 /*
@@ -109,7 +78,7 @@ route_auth_signup(struct req *r)
 	if (route_auth_addr_limit(r) == -1 || req_json_object(r, &body) == -1)
 		goto out;
 	errs = json_array();
-	route_auth_signup_check(errs, body);
+	reqval_signup(errs, body);
 	if (json_array_size(errs) > 0) {
 		req_invalid(r, errs);
 		errs = NULL;
@@ -157,53 +126,15 @@ static int
 route_auth_login_fields(struct req *r, struct form *f, json_t **body,
     const char **login, const char **password)
 {
-	json_t *errs = json_array(), *v;
-	const char *field = "username";
-	enum form_err fe;
-	size_t len;
-	int rc = -1;
+	json_t *errs = json_array();
 
-	*login = *password = NULL;
-	if (req_is_form(r)) {
-		/* FastAPI takes an empty form field for a missing one. */
-		if ((fe = form_parse(f, r->body, r->bodylen)) != FORM_OK)
-			req_verr_add(errs, req_loc("body", NULL),
-			    form_strerror(fe), "value_error", NULL);
-		else {
-			*login = form_get(f, "username");
-			*password = form_get(f, "password");
-			if (*login == NULL || **login == '\0')
-				req_verr_add(errs, req_loc("body", "username"),
-				    "Field required", "missing", NULL);
-			if (*password == NULL || **password == '\0')
-				req_verr_add(errs, req_loc("body", "password"),
-				    "Field required", "missing", NULL);
-		}
-	} else {
-		if (req_json_object(r, body) == -1)
-			goto out;
-		/* "email" when given, else "username". */
-		v = json_object_get(*body, "email");
-		if (v != NULL && !json_is_null(v))
-			field = "email";
-		req_field_string(errs, *body, field, 1, login, &len);
-		req_field_string(errs, *body, "password", 1, password, &len);
-	}
-	if (json_array_size(errs) == 0 && strlen(*login) > VALID_EMAIL_MAX)
-		req_check_length(errs, req_loc("body", field), strlen(*login),
-		    1, VALID_EMAIL_MAX, "character");
-	if (json_array_size(errs) == 0 && strlen(*password) > PASSWD_MAX)
-		req_check_length(errs, req_loc("body", "password"),
-		    strlen(*password), 1, PASSWD_MAX, "byte");
-	if (json_array_size(errs) > 0) {
+	if (reqval_login(errs, r->ctype, r->body, r->bodylen, f, body, login,
+	        password) == -1) {
 		req_invalid(r, errs);
-		errs = NULL;
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
 	json_decref(errs);
-	return rc;
+	return 0;
 }
 
 /*

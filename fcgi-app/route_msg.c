@@ -2,8 +2,8 @@
 /*
  * The message routes of a room: the paged history and posting. Posting
  * goes through chat_msg_post(), the one code path the push daemon shares,
- * and the bus hint is published only after the commit. Query strings are
- * parsed by lib/form, never by hand.
+ * and the bus hint is published only after the commit. Query strings and
+ * bodies are checked by lib/reqval (over lib/form), never by hand.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,64 +11,9 @@
 #include "bus.h"
 #include "chat.h"
 #include "db.h"
-#include "form.h"
 #include "req.h"
+#include "reqval.h"
 #include "route.h"
-
-#define ROUTE_MSG_LIMIT     50
-#define ROUTE_MSG_LIMIT_MAX 100
-
-/*
- * Parse the integer query parameter "name" of "f" into "*v" within
- * "min".."max", adding a FastAPI error to "errs" when it is not one.
- * "*v" is untouched when the parameter is absent.
- */
-static void
-route_msg_query_int(json_t *errs, const struct form *f, const char *name,
-    int64_t min, int64_t max, int64_t *v)
-{
-	const char *s = form_get(f, name), *p;
-	char msg[80];
-	int64_t n = 0;
-	int neg;
-
-	if (s == NULL)
-		return;
-	p = s;
-	if ((neg = *p == '-') || *p == '+')
-		p++;
-	if (*p == '\0')
-		goto bad;
-	for (; *p != '\0'; p++)
-		if (*p < '0' || *p > '9' || n > (INT64_MAX - (*p - '0')) / 10)
-			goto bad;
-		else
-			n = n * 10 + (*p - '0');
-	if (neg)
-		n = -n;
-	if (n < min) {
-		snprintf(msg, sizeof(msg),
-		    "Input should be greater than or equal to %lld",
-		    (long long)min);
-		req_verr_add(errs, req_loc("query", name), msg,
-		    "greater_than_equal",
-		    json_pack("{s:I}", "ge", (json_int_t)min));
-	} else if (n > max) {
-		snprintf(msg, sizeof(msg),
-		    "Input should be less than or equal to %lld",
-		    (long long)max);
-		req_verr_add(errs, req_loc("query", name), msg,
-		    "less_than_equal",
-		    json_pack("{s:I}", "le", (json_int_t)max));
-	} else
-		*v = n;
-	return;
-bad:
-	req_verr_add(errs, req_loc("query", name),
-	    "Input should be a valid integer, unable to parse string as an "
-	    "integer",
-	    "int_parsing", NULL);
-}
 
 /*
  * GET /chat/chat_rooms/{id}/messages?limit=&before=|after=: one page of
@@ -78,26 +23,12 @@ bad:
 void
 route_msg_list(struct req *r)
 {
-	struct form f = {NULL, 0};
 	json_t *errs = json_array(), *out = NULL;
-	int64_t limit = ROUTE_MSG_LIMIT, before = 0, after = 0;
-	enum form_err fe;
+	int64_t limit, before, after;
 	enum chat_err e;
 
-	if ((fe = form_parse(&f, r->query, strlen(r->query))) != FORM_OK)
-		req_verr_add(errs, req_loc("query", NULL), form_strerror(fe),
-		    "value_error", NULL);
-	else {
-		route_msg_query_int(
-		    errs, &f, "limit", 1, ROUTE_MSG_LIMIT_MAX, &limit);
-		route_msg_query_int(errs, &f, "before", 1, INT64_MAX, &before);
-		route_msg_query_int(errs, &f, "after", 1, INT64_MAX, &after);
-		if (json_array_size(errs) == 0 && before > 0 && after > 0)
-			req_verr_add(errs, req_loc("query", NULL),
-			    "Use either before or after, not both",
-			    "value_error", NULL);
-	}
-	if (json_array_size(errs) > 0) {
+	if (reqval_msg_query(errs, r->query, strlen(r->query), &limit, &before,
+	        &after) == -1) {
 		req_invalid(r, errs);
 		errs = NULL;
 		goto out;
@@ -114,7 +45,6 @@ route_msg_list(struct req *r)
 		req_fail(r, e);
 out:
 	json_decref(errs);
-	form_finish(&f);
 }
 
 /*
@@ -129,15 +59,12 @@ route_msg_post(struct req *r)
 	struct chat_msg_in in;
 	json_t *body = NULL, *errs = NULL;
 	enum chat_err e;
-	size_t len;
 
 	memset(&out, 0, sizeof(out));
 	if (req_json_object(r, &body) == -1)
 		goto out;
 	errs = json_array();
-	req_field_string(errs, body, "content", 0, &in.content, &len);
-	req_field_string(errs, body, "media_url", 0, &in.media_url, &len);
-	req_field_string(errs, body, "client_id", 0, &in.client_id, &len);
+	reqval_msg(errs, body, &in);
 	if (json_array_size(errs) > 0) {
 		req_invalid(r, errs);
 		errs = NULL;

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "presence.h"
 #include "req.h"
+#include "reqval.h"
 #include "route.h"
 #include "valid.h"
 #include "xmalloc.h"
@@ -32,64 +33,6 @@ route_room_members_finish(struct room_members *m)
 	free(m->ids);
 	free(m->other);
 	free(m->unknown);
-}
-
-/* Check the fields of a room creation body, adding problems to "errs". */
-static void
-route_room_create_check(json_t *errs, json_t *body, int *is_private)
-{
-	json_t *v, *m;
-	const char *s;
-	char msg[96];
-	size_t i, len;
-
-	/* Errors in the order of the fields: name, members, is_private. */
-	v = json_object_get(body, "is_private");
-	*is_private = json_is_true(v);
-
-	/* Only a private chat may leave its name out. */
-	if (req_field_string(errs, body, "name", !*is_private, &s, &len) == 1 &&
-	    req_check_length(errs, req_loc("body", "name"),
-	        valid_utf8_chars(s, len), 1, VALID_NAME_MAX,
-	        "character") == 0 &&
-	    !valid_text(s, len, 1, VALID_NAME_MAX))
-		req_verr_add(errs, req_loc("body", "name"),
-		    "Text must not contain control characters", "value_error",
-		    NULL);
-
-	m = json_object_get(body, "members");
-	if (m == NULL)
-		req_verr_add(errs, req_loc("body", "members"), "Field required",
-		    "missing", NULL);
-	else if (!json_is_array(m))
-		req_verr_add(errs, req_loc("body", "members"),
-		    "Input should be a valid list", "list_type", NULL);
-	else if (json_array_size(m) > VALID_MEMBERS_MAX) {
-		snprintf(msg, sizeof(msg),
-		    "List should have at most %d items after validation, "
-		    "not %zu",
-		    VALID_MEMBERS_MAX, json_array_size(m));
-		req_verr_add(errs, req_loc("body", "members"), msg, "too_long",
-		    json_pack("{s:s,s:i,s:I}", "field_type", "List",
-		        "max_length", VALID_MEMBERS_MAX, "actual_length",
-		        (json_int_t)json_array_size(m)));
-	} else {
-		json_array_foreach(m, i, v)
-		{
-			if (json_is_string(v))
-				continue;
-			req_verr_add(errs,
-			    json_pack(
-			        "[s,s,I]", "body", "members", (json_int_t)i),
-			    "Input should be a valid string", "string_type",
-			    NULL);
-		}
-	}
-
-	v = json_object_get(body, "is_private");
-	if (v != NULL && !json_is_boolean(v))
-		req_verr_add(errs, req_loc("body", "is_private"),
-		    "Input should be a valid boolean", "bool_type", NULL);
 }
 
 /*
@@ -155,7 +98,7 @@ route_room_create(struct req *r)
 	if (req_json_object(r, &body) == -1)
 		goto out;
 	errs = json_array();
-	route_room_create_check(errs, body, &is_private);
+	reqval_room(errs, body, &is_private);
 	if (json_array_size(errs) == 0 &&
 	    (e = route_room_members_resolve(
 	         db, json_object_get(body, "members"), r->user.id, &m)) !=
