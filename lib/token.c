@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,11 +176,13 @@ out:
 
 /*
  * Check the shape before libjwt sees the token: 1..TOKEN_MAX bytes of
- * [A-Za-z0-9_-.] in three non-empty segments. Stores the start and length
- * of the payload segment. strnlen() bounds the work on a huge input.
+ * [A-Za-z0-9_-.] in three non-empty segments. Stores the lengths of the
+ * header and of the payload segment, which starts at "*payload".
+ * strnlen() bounds the work on a huge input.
  */
 static int
-token_shape_check(const char *tok, const char **payload, size_t *plen)
+token_shape_check(
+    const char *tok, size_t *hlen, const char **payload, size_t *plen)
 {
 	const char *dot[2];
 	size_t len, i, ndots = 0;
@@ -201,21 +204,24 @@ token_shape_check(const char *tok, const char **payload, size_t *plen)
 	if (ndots != 2 || dot[0] == tok || dot[1] == dot[0] + 1 ||
 	    dot[1] == tok + len - 1)
 		return -1;
+	*hlen = (size_t)(dot[0] - tok);
 	*payload = dot[0] + 1;
 	*plen = (size_t)(dot[1] - dot[0] - 1);
 	return 0;
 }
 
 /*
- * Parse the payload segment (base64url without padding) as a JSON object,
- * rejecting duplicate keys. This runs only after jwt_decode() verified the
- * signature over these very bytes. libjwt's own copy of the claims cannot
- * serve: it keeps the last of duplicate keys, and jwt_get_grants_json()
- * re-serialises that copy, so the duplicates are gone by then.
+ * Parse a segment (base64url without padding) as a JSON object, rejecting
+ * duplicate keys and anything after the object. This runs only after
+ * jwt_decode() verified the signature over these very bytes. libjwt's own
+ * copies cannot serve: it keeps the last of duplicate keys (and
+ * jwt_get_grants_json() re-serialises the claims, so the duplicates are
+ * gone by then), and it reads the decoded header as a C string, so a
+ * header with NUL bytes after its JSON passes there (fuzz-token found it).
  * Returns a new object or NULL.
  */
 static json_t *
-token_claims_parse(const char *seg, size_t seglen)
+token_segment_parse(const char *seg, size_t seglen)
 {
 	unsigned char *bin;
 	size_t binlen = 0;
@@ -275,6 +281,30 @@ token_add_sat(int64_t a, int64_t b)
 }
 
 /*
+ * Our own reading of the verified header segment "seg": a JSON object
+ * without duplicate keys whose "alg" is "HS256" and whose "typ", if any,
+ * is "JWT" (any case, as libjwt allows). Returns 0 or -1.
+ */
+static int
+token_header_check(const char *seg, size_t seglen)
+{
+	json_t *h = token_segment_parse(seg, seglen);
+	const char *alg, *typ;
+	int rc = -1;
+
+	if (h == NULL)
+		return -1;
+	alg = json_string_value(json_object_get(h, "alg"));
+	typ = json_string_value(json_object_get(h, "typ"));
+	if (alg != NULL && strcmp(alg, "HS256") == 0 &&
+	    (json_object_get(h, "typ") == NULL ||
+	        (typ != NULL && strcasecmp(typ, "JWT") == 0)))
+		rc = 0;
+	json_decref(h);
+	return rc;
+}
+
+/*
  * The claims check of NOTES.md 2.2 on the verified payload "c". A token is
  * expired once now >= exp + leeway: with leeway L it is still good during
  * the L seconds that follow "exp" and refused from exp + L on. "nbf" and
@@ -323,7 +353,8 @@ token_claims_check(json_t *c, int64_t now, int64_t leeway, int64_t *uid,
  * Verify "tok" as NOTES.md 2.2 requires, in that order: shape and length
  * cap, a key of at least TOKEN_KEY_MIN bytes (libjwt skips the signature
  * check for an empty key, so this fails closed even if startup missed it),
- * jwt_decode(), alg pinned to HS256, then our own claim checks. Every
+ * jwt_decode(), alg pinned to HS256 (by libjwt and in our own strict
+ * reading of the header), then our own claim checks. Every
  * failure is CHAT_ERR_AUTH with a debug reason that never quotes the token.
  */
 enum chat_err
@@ -331,7 +362,7 @@ token_check(const struct token_key *k, const char *tok, int64_t now,
     int64_t leeway, int64_t *uid, int64_t *iat)
 {
 	const char *payload, *why = NULL;
-	size_t plen;
+	size_t hlen, plen;
 	jwt_t *j = NULL;
 	json_t *claims = NULL;
 	enum chat_err rc = CHAT_ERR_AUTH;
@@ -341,7 +372,8 @@ token_check(const struct token_key *k, const char *tok, int64_t now,
 		log_warnx("%s: no usable key or bad leeway", __func__);
 		goto out;
 	}
-	if (tok == NULL || token_shape_check(tok, &payload, &plen) == -1) {
+	if (tok == NULL ||
+	    token_shape_check(tok, &hlen, &payload, &plen) == -1) {
 		why = "length, alphabet or segments";
 		goto out;
 	}
@@ -350,11 +382,12 @@ token_check(const struct token_key *k, const char *tok, int64_t now,
 		why = "signature, header or encoding";
 		goto out;
 	}
-	if (jwt_get_alg(j) != JWT_ALG_HS256) {
-		why = "alg is not HS256";
+	if (jwt_get_alg(j) != JWT_ALG_HS256 ||
+	    token_header_check(tok, hlen) == -1) {
+		why = "alg is not HS256, or header not a clean JSON object";
 		goto out;
 	}
-	if ((claims = token_claims_parse(payload, plen)) == NULL) {
+	if ((claims = token_segment_parse(payload, plen)) == NULL) {
 		why = "payload not a JSON object without duplicate keys";
 		goto out;
 	}

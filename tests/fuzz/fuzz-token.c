@@ -111,8 +111,9 @@ fuzz_accepted(const char *tok, int64_t uid, int64_t iat)
 	    json_integer_value(v) <= FUZZ_NOW - FUZZ_LEEWAY)
 		abort();
 	v = json_object_get(c, "nbf");
-	if (v != NULL && (!json_is_integer(v) ||
-	                     json_integer_value(v) > FUZZ_NOW + FUZZ_LEEWAY))
+	if (v != NULL &&
+	    (!json_is_integer(v) ||
+	        json_integer_value(v) > FUZZ_NOW + FUZZ_LEEWAY))
 		abort();
 	v = json_object_get(c, "iat");
 	if (v != NULL ? !json_is_integer(v) || json_integer_value(v) != iat ||
