@@ -22,7 +22,9 @@ struct token_key;
  * The application on "loop": its Socket.IO server (Engine.IO settings
  * "ec"), its ZeroMQ endpoints (from "cf") and its push cursor, which
  * starts at the newest stored message. "cf", "db" and "key" are borrowed
- * until chat_app_free(). Returns NULL after logging.
+ * until chat_app_free(). Returns NULL after logging, with nothing of its
+ * own left in the loop (it runs the loop to close what it opened, so call
+ * it before adding other handles).
  */
 struct chat_app *chat_app_new(uv_loop_t *loop, const struct conf *cf,
     struct db *db, const struct token_key *key, const struct eio_conf *ec);

@@ -40,6 +40,7 @@ struct eio_sess {
 	uint8_t upgrading; /* probe answered, waiting for "5" */
 	uint8_t pong_wait; /* ping sent, waiting for pong */
 	uint8_t pdirty;    /* in the list of polls to answer */
+	uint32_t over_ms;  /* loop ms the polling queue went over, or 0 */
 	struct eio *e;
 	struct eio_sess *hnext;         /* sid hash chain */
 	struct eio_sess *lnext;         /* zombie or dead list */
@@ -211,6 +212,7 @@ eio_queue_free(struct eio_sess *s)
 	}
 	s->qhead = s->qlast = NULL;
 	s->qbytes = 0;
+	s->over_ms = 0;
 }
 
 /*
@@ -260,6 +262,30 @@ eio_ping_schedule(struct eio_sess *s)
 		    &e->ping_timer, eio_ping_timer_cb, e->pingq.delay, 0);
 }
 
+/*
+ * May the polling queue of "s" take "len" more bytes? One turn may queue
+ * a burst (a group commit's pushes and acks) for a client that polls
+ * again at once: as for WebSocket (http.c), the queue may stay over
+ * send_queue_max for HTTP_SLOW_GRACE ms, never past HTTP_SLOW_HARD times
+ * it. Returns 0, or -1 for a slow reader.
+ */
+static int
+eio_sess_room(struct eio_sess *s, uint64_t len)
+{
+	struct eio *e = s->e;
+	uint32_t now;
+
+	if (s->qbytes + len <= e->send_queue_max)
+		return 0;
+	now = (uint32_t)uv_now(e->loop) | 1; /* 0 means "not over" */
+	if (s->over_ms == 0)
+		s->over_ms = now;
+	if (s->qbytes + len <= e->send_queue_max * HTTP_SLOW_HARD &&
+	    now - s->over_ms <= HTTP_SLOW_GRACE)
+		return 0;
+	return -1;
+}
+
 void
 eio_sess_send(struct eio_sess *s, struct http_buf *m)
 {
@@ -272,7 +298,7 @@ eio_sess_send(struct eio_sess *s, struct http_buf *m)
 		http_conn_send(s->ws, m, 0);
 		return;
 	}
-	if (s->qbytes + m->len > e->send_queue_max) {
+	if (eio_sess_room(s, m->len) == -1) {
 		log_warnx(
 		    "%s: %s: slow polling reader, closing", __func__, s->sid);
 		eio_sess_end(s, "transport error", 0);
