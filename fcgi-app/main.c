@@ -27,7 +27,7 @@
 static volatile sig_atomic_t main_quit;
 
 /*
- * SIGTERM and SIGINT: stop after the current request. The handler is
+ * SIGTERM, SIGINT and SIGUSR1: stop after the current request. The handler is
  * installed without SA_RESTART and libfcgi's accept() loop gives up on
  * EINTR once FCGX_ShutdownPending() was called, so an idle worker leaves
  * at once.
@@ -66,8 +66,10 @@ main_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: accept() must return */
 	sa.sa_handler = main_signal;
+	/* SIGUSR1 is how multiwatch asks its children to stop. */
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
