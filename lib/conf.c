@@ -101,6 +101,7 @@ static const struct conf_key conf_keys[] = {
     SIZE(send_queue_max, 4 * KIB, 1 * GIB, "1M"),
     INT(handshake_timeout, 100, 600000, "10000"),
     STR(cors_origins, 0, 4096, ""),
+    STR(push_listen_tcp, 0, 64, ""),
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

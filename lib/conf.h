@@ -50,6 +50,7 @@ struct conf {
 	int64_t send_queue_max;    /* bytes queued per connection */
 	int64_t handshake_timeout; /* ms to finish the HTTP request/upgrade */
 	char *cors_origins;        /* space-separated extra allowed origins */
+	char *push_listen_tcp;     /* "ip:port" also served on, or "" (bench) */
 };
 
 /* Fill "c" with the built-in defaults (every string heap-allocated). */

@@ -154,6 +154,37 @@ main_dir_make(const char *ep)
 }
 
 /*
+ * Also serve on "spec", "ip:port" (push_listen_tcp, for benchmarks that
+ * reach the daemon without the web server); nothing when it is empty.
+ * Returns 0, or -1 after logging.
+ */
+static int
+main_listen_tcp(struct eio *e, const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char *host, *end;
+	long port;
+	int rc = -1;
+
+	if (*spec == '\0')
+		return 0;
+	if (colon == NULL) {
+		log_warnx("%s: push_listen_tcp: want ip:port", __func__);
+		return -1;
+	}
+	host = xstrndup(spec, (size_t)(colon - spec));
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+		log_warnx("%s: push_listen_tcp: bad port", __func__);
+	else if (eio_listen_tcp(e, host, (int)port) == 0) {
+		log_info("serving /socket.io/ on %s too", spec);
+		rc = 0;
+	}
+	free(host);
+	return rc;
+}
+
+/*
  * Serve the chat as "cf" says until SIGINT/SIGTERM: the database, the JWT
  * key (refused below TOKEN_KEY_MIN bytes), the ZeroMQ endpoints, then the
  * HTTP Unix socket the web server proxies /socket.io/ to. Returns the exit
@@ -202,7 +233,9 @@ main_chat(const struct conf *cf)
 		    &ctx.sig[i], main_signal_cb, i == 0 ? SIGINT : SIGTERM);
 	}
 	if (eio_listen_unix(sio_eio(chat_app_sio(ctx.app)), cf->push_socket) ==
-	    0) {
+	        0 &&
+	    main_listen_tcp(
+	        sio_eio(chat_app_sio(ctx.app)), cf->push_listen_tcp) == 0) {
 		log_info("serving /socket.io/ on %s", cf->push_socket);
 		rc = 0;
 	} else
