@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "conf.h"
 #include "db.h"
+#include "fault.h"
 #include "log.h"
 #include "passwd.h"
 #include "req.h"
@@ -159,6 +160,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: configuration OK\n", path);
 		return 0;
 	}
+	fault_init();
 	if ((app.db = db_open(app.conf.database, (int)app.conf.busy_timeout)) ==
 	    NULL)
 		fatalx("cannot open the database");

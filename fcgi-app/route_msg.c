@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "chat.h"
 #include "db.h"
+#include "fault.h"
 #include "req.h"
 #include "reqval.h"
 #include "route.h"
@@ -74,6 +75,7 @@ route_msg_post(struct req *r)
 	    "body", r->now_ms, &out);
 	switch (e) {
 	case CHAT_OK:
+		fault_hit("msg_after_commit");
 		if (out.created)
 			bus_publish_message(r->app->bus, r->room, out.id);
 		req_reply(r, out.created ? 201 : 200, json_incref(out.msg));

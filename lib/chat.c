@@ -17,6 +17,7 @@
 #include "chat.h"
 #include "conf.h"
 #include "db.h"
+#include "fault.h"
 #include "log.h"
 #include "valid.h"
 
@@ -294,6 +295,7 @@ chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
 	if ((e = db_msg_insert(db, room, user, content, media, client_id,
 	         now_ms, &res->id, &res->created)) != CHAT_OK)
 		return e;
+	fault_hit("msg_before_commit");
 	return db_msg_json(db, res->id, &res->msg);
 }
 
@@ -343,6 +345,7 @@ chat_msg_post(struct db *db, const struct conf *cf, int64_t user, int64_t room,
 		goto out;
 	}
 
+	fault_hit("msg_before_begin");
 	if ((e = db_begin(db)) != CHAT_OK)
 		goto out;
 	e = chat_msg_store(db, cf, user, room, content, media, in->client_id,

@@ -25,6 +25,7 @@
 
 #include "chat.h"
 #include "db.h"
+#include "fault.h"
 #include "log.h"
 #include "upload.h"
 #include "xmalloc.h"
@@ -297,6 +298,7 @@ upload_write(struct upload *u, const void *buf, size_t len)
 			return upload_errno(errno);
 		}
 	}
+	fault_hit("upload_mid_write");
 	u->size += (int64_t)len;
 	return UPLOAD_OK;
 }
