@@ -553,8 +553,8 @@ eio_on_closed(void *arg, struct http_conn *c)
 static int
 eio_cors(const struct eio *e, const struct http_req *req, char *out, size_t sz)
 {
-	const char *o = req->hdr[HTTP_HDR_ORIGIN];
-	const char *host = req->hdr[HTTP_HDR_HOST], *p, *tok;
+	const char *o = req->hdr[HTTP_REQ_HDR_ORIGIN];
+	const char *host = req->hdr[HTTP_REQ_HDR_HOST], *p, *tok;
 	size_t n, len;
 	int ok;
 
@@ -590,7 +590,7 @@ static void
 eio_handshake(struct eio *e, struct http_conn *c, const struct http_req *req,
     int websocket, const char *query, const char *cors)
 {
-	struct eio_handshake hs = {query, req->hdr[HTTP_HDR_AUTHORIZATION]};
+	struct eio_handshake hs = {query, req->hdr[HTTP_REQ_HDR_AUTHORIZATION]};
 	struct eio_sess *s;
 	struct http_buf *b;
 	uint8_t rnd[15];
@@ -663,9 +663,9 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 	struct eio *e = arg;
 	struct form f = {NULL, 0};
 	struct eio_sess *s;
-	const char *q, *transport, *sid, *v;
+	const char *q, *sid;
 	char cors[EIO_CORS_MAX];
-	int method = req->parser.method, websocket;
+	int method = req->parser.method, websocket, code;
 
 	q = strchr(req->url, '?');
 	if (!eio_path_match(e, req->url,
@@ -687,23 +687,11 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 		http_conn_respond(c, 204, cors, NULL, NULL, 0);
 		goto out;
 	}
-	if (form_parse(&f, q, strlen(q)) != FORM_OK) {
-		eio_error(c, 400, 3, cors);
+	if (http_req_eio_params(req, q, &f, &sid, &websocket, &code) == -1) {
+		eio_error(c, 400, code, cors);
 		goto out;
 	}
-	transport = form_get(&f, "transport");
-	if (transport == NULL ||
-	    (strcmp(transport, "polling") != 0 &&
-	        strcmp(transport, "websocket") != 0)) {
-		eio_error(c, 400, 0, cors);
-		goto out;
-	}
-	websocket = strcmp(transport, "websocket") == 0;
-	if (websocket != (req->parser.upgrade != 0)) {
-		eio_error(c, 400, 3, cors);
-		goto out;
-	}
-	if ((sid = form_get(&f, "sid")) != NULL) {
+	if (sid != NULL) {
 		if ((s = eio_sess_find(e, sid)) == NULL)
 			eio_error(c, 400, 1, cors);
 		else if (websocket)
@@ -718,12 +706,7 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 			eio_error(c, 400, 3, cors);
 		goto out;
 	}
-	if (method != HTTP_GET)
-		eio_error(c, 400, 2, cors);
-	else if ((v = form_get(&f, "EIO")) == NULL || strcmp(v, "4") != 0)
-		eio_error(c, 400, 5, cors);
-	else
-		eio_handshake(e, c, req, websocket, q, cors);
+	eio_handshake(e, c, req, websocket, q, cors);
 out:
 	form_finish(&f);
 }

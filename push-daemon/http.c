@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,9 +35,6 @@ struct http_wreq {
 
 /* Input of every connection lands here; partial frames are copied out. */
 static uint8_t http_rbuf[HTTP_READ_BUF];
-
-static const char *const http_hdr_names[HTTP_HDR__MAX] = {"host", "origin",
-    "upgrade", "sec-websocket-key", "sec-websocket-version", "authorization"};
 
 static void http_conn_flush(struct http_conn *c);
 static int http_conn_try_write(struct http_conn *c);
@@ -70,134 +66,6 @@ http_buf_unref(struct http_buf *b)
 {
 	if (b != NULL && --b->refs == 0)
 		free(b);
-}
-
-/* Free the request of "c", if any. */
-static void
-http_req_free(struct http_req *r)
-{
-	int i;
-
-	if (r == NULL)
-		return;
-	for (i = 0; i < HTTP_HDR__MAX; i++)
-		free(r->hdr[i]);
-	free(r->url);
-	free(r->body);
-	free(r);
-}
-
-/* Append "n" bytes to the NUL-terminated "*dst" of "*len" bytes. */
-static void
-http_append(char **dst, size_t *len, const char *s, size_t n)
-{
-	*dst = xrealloc(*dst, *len + n + 1);
-	memcpy(*dst + *len, s, n);
-	*len += n;
-	(*dst)[*len] = '\0';
-}
-
-static int
-http_on_url(http_parser *p, const char *at, size_t n)
-{
-	struct http_req *r = p->data;
-
-	if (r->url_len + n > HTTP_URL_MAX)
-		return -1;
-	http_append(&r->url, &r->url_len, at, n);
-	return 0;
-}
-
-static int
-http_on_header_field(http_parser *p, const char *at, size_t n)
-{
-	struct http_req *r = p->data;
-
-	if ((r->hdr_bytes += n) > HTTP_HEADERS_MAX)
-		return -1;
-	if (r->cur != -2) { /* a value was being read: new field */
-		r->field_len = 0;
-		r->cur = -2;
-	}
-	if (r->field_len + n < sizeof(r->field))
-		memcpy(r->field + r->field_len, at, n);
-	r->field_len += n;
-	return 0;
-}
-
-static int
-http_on_header_value(http_parser *p, const char *at, size_t n)
-{
-	struct http_req *r = p->data;
-	size_t len;
-	int i;
-
-	if ((r->hdr_bytes += n) > HTTP_HEADERS_MAX)
-		return -1;
-	if (r->cur == -2) { /* first piece of this value: name the field */
-		r->cur = -1;
-		for (i = 0;
-		     r->field_len < sizeof(r->field) && i < HTTP_HDR__MAX; i++)
-			if (r->field_len == strlen(http_hdr_names[i]) &&
-			    strncasecmp(r->field, http_hdr_names[i],
-			        r->field_len) == 0) {
-				if (r->hdr[i] != NULL)
-					return -1; /* repeated header */
-				r->cur = i;
-				r->hdr[i] = xstrdup("");
-			}
-	}
-	if (r->cur >= 0) {
-		len = strlen(r->hdr[r->cur]);
-		http_append(&r->hdr[r->cur], &len, at, n);
-	}
-	return 0;
-}
-
-static int
-http_on_body(http_parser *p, const char *at, size_t n)
-{
-	struct http_req *r = p->data;
-	uint64_t max = r->conn->srv->lim.max_payload;
-
-	if (r->too_large || r->body_len + n > max) {
-		r->too_large = 1;
-		return 0;
-	}
-	http_append((char **)&r->body, &r->body_len, at, n);
-	return 0;
-}
-
-static int
-http_on_message_complete(http_parser *p)
-{
-	struct http_req *r = p->data;
-
-	r->complete = 1;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-static const http_parser_settings http_settings = {
-    .on_url = http_on_url,
-    .on_header_field = http_on_header_field,
-    .on_header_value = http_on_header_value,
-    .on_body = http_on_body,
-    .on_message_complete = http_on_message_complete,
-};
-
-/* A fresh request for "c". */
-static struct http_req *
-http_req_new(struct http_conn *c)
-{
-	struct http_req *r = xcalloc(1, sizeof(*r));
-
-	http_parser_init(&r->parser, HTTP_REQUEST);
-	r->parser.data = r;
-	r->cur = -1;
-	r->conn = c;
-	r->url = xstrdup("");
-	return r;
 }
 
 static const char *
@@ -440,23 +308,18 @@ http_conn_input(struct http_conn *c, uint8_t *buf, size_t len)
 	struct http_srv *srv = c->srv;
 	struct http_req *r;
 	size_t n;
-	enum http_errno err;
+	int status;
 
 	while (len > 0 && c->state == HTTP_CONN_HTTP) {
 		if (c->req == NULL) {
-			c->req = http_req_new(c);
+			c->req = http_req_new(srv->lim.max_payload);
 			if (!timeq_queued(&c->tq))
 				http_conn_deadline(c);
 		}
 		r = c->req;
-		n = http_parser_execute(
-		    &r->parser, &http_settings, (const char *)buf, len);
-		err = HTTP_PARSER_ERRNO(&r->parser);
-		if (err != HPE_OK && err != HPE_PAUSED) {
+		if ((status = http_req_feed(r, buf, len, &n)) != 0) {
 			c->keep_alive = 0;
-			http_conn_respond(c,
-			    r->hdr_bytes > HTTP_HEADERS_MAX ? 431 : 400, NULL,
-			    NULL, NULL, 0);
+			http_conn_respond(c, status, NULL, NULL, NULL, 0);
 			return;
 		}
 		if (!r->complete)

@@ -16,14 +16,13 @@
 #include <http_parser.h>
 #include <uv.h>
 
+#include "http_req.h"
 #include "timeq.h"
 #include "ws_codec.h"
 
-#define HTTP_URL_MAX     8192  /* request target, bytes */
-#define HTTP_HEADERS_MAX 16384 /* all header lines, bytes */
-#define HTTP_READ_BUF    65536 /* the one loop-wide read buffer */
-#define HTTP_SLOW_GRACE  2000  /* ms a send queue may stay over its limit */
-#define HTTP_SLOW_HARD   8     /* times the limit that cuts a reader at once */
+#define HTTP_READ_BUF   65536 /* the one loop-wide read buffer */
+#define HTTP_SLOW_GRACE 2000  /* ms a send queue may stay over its limit */
+#define HTTP_SLOW_HARD  8     /* times the limit that cuts a reader at once */
 
 /*
  * A shared output buffer: one encoded packet is queued to every receiver
@@ -36,32 +35,6 @@ struct http_buf {
 	uint32_t len; /* bytes at data */
 	uint8_t hdr;  /* leading WebSocket header bytes */
 	uint8_t data[];
-};
-
-/* Headers the daemon reads; every other header is skipped. */
-enum http_hdr {
-	HTTP_HDR_HOST,
-	HTTP_HDR_ORIGIN,
-	HTTP_HDR_UPGRADE,
-	HTTP_HDR_WS_KEY,
-	HTTP_HDR_WS_VERSION,
-	HTTP_HDR_AUTHORIZATION,
-	HTTP_HDR__MAX
-};
-
-/* One request, alive from its first byte until its handler returns. */
-struct http_req {
-	http_parser parser;
-	char *url;                /* NUL-terminated request target */
-	char *hdr[HTTP_HDR__MAX]; /* NUL-terminated values, or NULL */
-	uint8_t *body;            /* request body (NUL-terminated) */
-	size_t url_len, body_len, hdr_bytes;
-	char field[32]; /* header name being read */
-	size_t field_len;
-	int cur;       /* enum http_hdr being read, or -1 */
-	int complete;  /* the whole message was read */
-	int too_large; /* body over the payload limit */
-	struct http_conn *conn;
 };
 
 struct http_qent;

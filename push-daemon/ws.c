@@ -18,7 +18,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http.h"
 #include "log.h"
@@ -57,22 +56,6 @@ ws_conn_close(struct http_conn *c, int code)
 	http_conn_close_after(c);
 }
 
-/* 1 when the comma-separated header value "v" holds token "tok". */
-static int
-ws_header_has_token(const char *v, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	while (v != NULL && *v != '\0') {
-		v += strspn(v, " \t,");
-		if (strncasecmp(v, tok, n) == 0 &&
-		    (v[n] == '\0' || strchr(" \t,", v[n]) != NULL))
-			return 1;
-		v = strchr(v, ',');
-	}
-	return 0;
-}
-
 int
 ws_conn_accept(
     struct http_conn *c, const struct http_req *req, uint64_t max_msg)
@@ -82,20 +65,14 @@ ws_conn_accept(
 	                          "Connection: Upgrade\r\n"
 	                          "Sec-WebSocket-Accept: %s\r\n\r\n";
 	char accept[WS_ACCEPT_LEN + 1];
-	const char *key = req->hdr[HTTP_HDR_WS_KEY];
-	const char *ver = req->hdr[HTTP_HDR_WS_VERSION];
 	struct http_buf *b;
+	int status;
 
 	c->keep_alive = 0;
-	if (ver == NULL || strcmp(ver, "13") != 0) {
-		http_conn_respond(
-		    c, 426, "Sec-WebSocket-Version: 13\r\n", NULL, NULL, 0);
-		return -1;
-	}
-	if (req->parser.method != HTTP_GET || !req->parser.upgrade ||
-	    !ws_header_has_token(req->hdr[HTTP_HDR_UPGRADE], "websocket") ||
-	    key == NULL || ws_accept_key(key, strlen(key), accept) != 0) {
-		http_conn_respond(c, 400, NULL, NULL, NULL, 0);
+	if ((status = http_req_ws_check(req, accept)) != 0) {
+		http_conn_respond(c, status,
+		    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : NULL,
+		    NULL, NULL, 0);
 		return -1;
 	}
 	b = http_buf_new(sizeof(fmt) + WS_ACCEPT_LEN);
