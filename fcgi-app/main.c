@@ -2,9 +2,9 @@
 /*
  * chat-fcgi, the REST worker: a FastCGI responder on the socket inherited
  * as fd 0 (spawn-fcgi, multiwatch), one request at a time. It acquires the
- * configuration, the database, the JWT key and the bus before it reads any
- * client input, and it exits 0 after the request in progress when told to
- * stop with SIGTERM or SIGINT.
+ * configuration, the database, the JWT key and the bus, drops root and
+ * enters the sandbox before it reads any client input, and it exits 0
+ * after the request in progress when told to stop with SIGTERM or SIGINT.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -20,9 +20,11 @@
 #include "fault.h"
 #include "log.h"
 #include "passwd.h"
+#include "priv.h"
 #include "req.h"
 #include "route.h"
 #include "route_media.h"
+#include "sandbox.h"
 #include "token.h"
 
 static volatile sig_atomic_t main_quit;
@@ -118,6 +120,7 @@ int
 main(int argc, char *argv[])
 {
 	struct app app;
+	struct priv priv;
 	const char *path = NULL;
 	int ch, check = 0, fg = 1, verbose = 0, rc;
 
@@ -160,6 +163,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: configuration OK\n", path);
 		return 0;
 	}
+	/* Root only with a user to become (or allow_root): lib/priv.h. */
+	if (priv_init(&priv, app.conf.user, (int)app.conf.allow_root) == -1) {
+		conf_finish(&app.conf);
+		return 1;
+	}
 	fault_init();
 	if ((app.db = db_open(app.conf.database, (int)app.conf.busy_timeout)) ==
 	    NULL)
@@ -173,6 +181,11 @@ main(int argc, char *argv[])
 	if ((app.bus = bus_new(app.conf.bus_events, app.conf.bus_query)) ==
 	    NULL)
 		fatalx("cannot set up the bus");
+	if (priv_db_chown(&priv, app.conf.database) == -1 ||
+	    priv_drop(&priv) == -1)
+		fatalx("cannot drop privileges");
+	if (sandbox_enter("chat-fcgi") == -1)
+		fatalx("cannot enter the sandbox");
 	main_signals();
 
 	rc = main_serve(&app);

@@ -75,6 +75,8 @@ static const struct conf_key conf_keys[] = {
     STR(push_socket, 1, SUN_MAX, "var/run/push.sock"),
     STR(bus_events, 1, PATH_LEN, "ipc://var/run/bus-events"),
     STR(bus_query, 1, PATH_LEN, "ipc://var/run/bus-query"),
+    STR(user, 0, 32, ""),
+    BOOL(allow_root, "no"),
     INT(token_lifetime, 60, 7 * 86400, "1800"),
     INT(token_leeway, 0, 60, "30"),
     INT(busy_timeout, 0, 60000, "5000"),

@@ -22,6 +22,8 @@
 #include "db.h"
 #include "eio.h"
 #include "log.h"
+#include "priv.h"
+#include "sandbox.h"
 #include "sio.h"
 #include "testapp.h"
 #include "token.h"
@@ -128,11 +130,12 @@ main_test(enum main_mode mode, int port)
 
 /*
  * Create the folder of the Unix socket or ipc:// endpoint "ep" (mode 0700)
- * when it is missing; its parent must exist. tcp:// needs nothing.
+ * when it is missing, owned by the service user when root is to be
+ * dropped ("pv"); its parent must exist. tcp:// needs nothing.
  * Returns 0, or -1 after logging.
  */
 static int
-main_dir_make(const char *ep)
+main_dir_make(const struct priv *pv, const char *ep)
 {
 	char *dir, *slash;
 	int rc = 0;
@@ -144,7 +147,9 @@ main_dir_make(const char *ep)
 	dir = xstrdup(ep);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		if (mkdir(dir, 0700) == 0)
+			rc = priv_chown(pv, dir);
+		else if (errno != EEXIST) {
 			log_warn("%s: %s", __func__, dir);
 			rc = -1;
 		}
@@ -185,13 +190,37 @@ main_listen_tcp(struct eio *e, const char *spec)
 }
 
 /*
- * Serve the chat as "cf" says until SIGINT/SIGTERM: the database, the JWT
- * key (refused below TOKEN_KEY_MIN bytes), the ZeroMQ endpoints, then the
- * HTTP Unix socket the web server proxies /socket.io/ to. Returns the exit
- * status; everything is released on the way out.
+ * Once everything is open: hand what root created (the push socket, the
+ * ipc:// files, the database) to the service user, become that user when
+ * "pv" says so, and enter the sandbox. Returns 0, or -1 after logging.
  */
 static int
-main_chat(const struct conf *cf)
+main_confine(const struct priv *pv, const struct conf *cf)
+{
+	const char *ep[] = {cf->bus_events, cf->bus_query};
+	size_t i;
+
+	if (priv_chown(pv, cf->push_socket) == -1 ||
+	    priv_db_chown(pv, cf->database) == -1)
+		return -1;
+	for (i = 0; i < sizeof(ep) / sizeof(ep[0]); i++)
+		if (strncmp(ep[i], "ipc://", 6) == 0 &&
+		    priv_chown(pv, ep[i] + 6) == -1)
+			return -1;
+	if (priv_drop(pv) == -1)
+		return -1;
+	return sandbox_enter("chat-pushd");
+}
+
+/*
+ * Serve the chat as "cf" says until SIGINT/SIGTERM: the database, the JWT
+ * key (refused below TOKEN_KEY_MIN bytes), the ZeroMQ endpoints, then the
+ * HTTP Unix socket the web server proxies /socket.io/ to; then root is
+ * dropped as "pv" says and the sandbox entered. Returns the exit status;
+ * everything is released on the way out.
+ */
+static int
+main_chat(const struct conf *cf, const struct priv *pv)
 {
 	struct eio_conf ec = {
 	    .path = "/socket.io/",
@@ -212,9 +241,9 @@ main_chat(const struct conf *cf)
 	int rc = 1, i, loop_up = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
-	if (main_dir_make(cf->push_socket) == -1 ||
-	    main_dir_make(cf->bus_events) == -1 ||
-	    main_dir_make(cf->bus_query) == -1)
+	if (main_dir_make(pv, cf->push_socket) == -1 ||
+	    main_dir_make(pv, cf->bus_events) == -1 ||
+	    main_dir_make(pv, cf->bus_query) == -1)
 		goto out;
 	if ((db = db_open(cf->database, (int)cf->busy_timeout)) == NULL ||
 	    token_key_load(&key, cf->secret_file) == -1)
@@ -235,7 +264,8 @@ main_chat(const struct conf *cf)
 	if (eio_listen_unix(sio_eio(chat_app_sio(ctx.app)), cf->push_socket) ==
 	        0 &&
 	    main_listen_tcp(
-	        sio_eio(chat_app_sio(ctx.app)), cf->push_listen_tcp) == 0) {
+	        sio_eio(chat_app_sio(ctx.app)), cf->push_listen_tcp) == 0 &&
+	    main_confine(pv, cf) == 0) {
 		log_info("serving /socket.io/ on %s", cf->push_socket);
 		rc = 0;
 	} else
@@ -258,6 +288,7 @@ main(int argc, char *argv[])
 	    {"test-socket", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
 	enum main_mode mode = MODE_CHAT;
 	const char *cfile = NULL;
+	struct priv pv;
 	struct conf cf;
 	int ch, check = 0, verbose = 0, port = 0, rc;
 
@@ -294,8 +325,9 @@ main(int argc, char *argv[])
 	rc = conf_load(&cf, cfile);
 	if (rc == 0 && check)
 		fprintf(stderr, "%s: configuration OK\n", cfile);
-	else if (rc == 0)
-		rc = main_chat(&cf) == 0 ? 0 : -1;
+	else if (rc == 0 &&
+	    (rc = priv_init(&pv, cf.user, (int)cf.allow_root)) == 0)
+		rc = main_chat(&cf, &pv) == 0 ? 0 : -1;
 	conf_finish(&cf);
 	return rc == 0 ? 0 : 1;
 }
