@@ -2,11 +2,12 @@
 /*
  * The SQLite store: one connection per process, every statement prepared
  * once from the constant table below and run with bound parameters, so no
- * client text ever becomes SQL. Writes run in BEGIN IMMEDIATE transactions,
- * which serialise the writers of all processes. This file must never build
- * SQL at run time, and must never share a handle across fork() or threads.
+ * client text ever becomes SQL. This file opens and migrates the database,
+ * runs the transactions (BEGIN IMMEDIATE, which serialises the writers of
+ * all processes) and maps SQLite errors; the queries live in db_user.c,
+ * db_room.c, db_msg.c, db_media.c and db_rate.c. No db file may build SQL
+ * at run time, or share a handle across fork() or threads.
  */
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "chat.h"
 #include "db.h"
+#include "db_int.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -92,46 +94,6 @@ _Static_assert(
     sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
     "one migration per schema version");
 
-/* The cached statements, one per entry of db_sql[]. */
-enum db_stmt {
-	STMT_BEGIN,
-	STMT_COMMIT,
-	STMT_ROLLBACK,
-	STMT_USER_INSERT,
-	STMT_USER_BY_ID,
-	STMT_USER_BY_EMAIL,
-	STMT_USER_BY_USERNAME,
-	STMT_USER_SET_HASH,
-	STMT_USER_SET_LAST_SEEN,
-	STMT_USER_ROOMS,
-	STMT_USER_ROOMS_NEWEST,
-	STMT_USER_PEERS,
-	STMT_ROOM_INSERT,
-	STMT_ROOM_BY_PAIR,
-	STMT_ROOM_GET,
-	STMT_ROOM_TOUCH,
-	STMT_MEMBER_INSERT,
-	STMT_MEMBER_IS,
-	STMT_MEMBER_IDS,
-	STMT_MEMBER_EMAILS,
-	STMT_PRIVATE_CHATS,
-	STMT_MSG_INSERT,
-	STMT_MSG_BY_CLIENT,
-	STMT_MSG_BY_ID,
-	STMT_MSGS_NEWEST,
-	STMT_MSGS_BEFORE,
-	STMT_MSGS_AFTER,
-	STMT_MSGS_USER_AFTER,
-	STMT_MSGS_ALL_AFTER,
-	STMT_MSG_LAST_ID,
-	STMT_ROOM_LAST_ID,
-	STMT_MEDIA_INSERT,
-	STMT_MEDIA_EXISTS,
-	STMT_RATE_GET,
-	STMT_RATE_PUT,
-	STMT__MAX
-};
-
 /* The columns every message query returns, in db_msg_row() order. */
 #define MSG_COLS                                                               \
 	"SELECT m.id, m.room_id, u.email, m.sender_id, u.username, "           \
@@ -141,6 +103,7 @@ enum db_stmt {
 	"SELECT id, username, email, full_name, pass_hash, "                   \
 	"tokens_valid_after, last_seen FROM users "
 
+/* The SQL of each cached statement, by its enum db_stmt (db_int.h). */
 static const char *const db_sql[STMT__MAX] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
@@ -220,19 +183,12 @@ static const char *const db_sql[STMT__MAX] = {
         "updated_ms = excluded.updated_ms",
 };
 
-struct db {
-	sqlite3 *h;
-	sqlite3_stmt *st[STMT__MAX];
-	int depth;   /* db_begin() nesting level, 0 outside transactions */
-	int aborted; /* rolled back below the outermost level */
-};
-
 /*
  * Map the SQLite result "rc" of a failed call to a chat_err and log it once
  * for "func". Busy and locked become CHAT_ERR_BUSY (503), full disk or
  * database CHAT_ERR_FULL (507), anything else CHAT_ERR_DB.
  */
-static enum chat_err
+enum chat_err
 db_error(struct db *db, int rc, const char *func)
 {
 	log_warnx("%s: %s (%d)", func, sqlite3_errmsg(db->h), rc);
@@ -248,7 +204,7 @@ db_error(struct db *db, int rc, const char *func)
 }
 
 /* Make cached statement "st" ready for its next use. */
-static void
+void
 db_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
@@ -527,7 +483,7 @@ db_in_txn(const struct db *db)
  * refusal such as CHAT_ERR_RATE writes nothing) commits the level. Returns
  * "e", or the commit's error.
  */
-static enum chat_err
+enum chat_err
 db_end(struct db *db, enum chat_err e)
 {
 	enum chat_err ce;
@@ -545,7 +501,7 @@ db_end(struct db *db, enum chat_err e)
  * Column "i" of the current row of "st" as a new JSON string, or JSON null
  * for SQL NULL. Returns NULL after logging when the text is not UTF-8.
  */
-static json_t *
+json_t *
 db_col_json(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s;
@@ -562,21 +518,8 @@ db_col_json(sqlite3_stmt *st, int i)
 	return v;
 }
 
-/* A heap copy of text column "i" of "st", NULL for SQL NULL. */
-static char *
-db_col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s;
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	if ((s = sqlite3_column_text(st, i)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	return xstrdup((const char *)s);
-}
-
 /* "ms" as a new RFC 3339 JSON string, or JSON null when "ms" is 0. */
-static json_t *
+json_t *
 db_time_json(int64_t ms, int zero_is_null)
 {
 	char buf[CHAT_TIME_LEN];
@@ -587,58 +530,11 @@ db_time_json(int64_t ms, int zero_is_null)
 }
 
 /*
- * Run "st" (bound by the caller) expecting one int64 column, and return
- * its values as a new array in "*ids" of "*n" entries. The statement is
- * reset. Outputs are written only on success.
- */
-static enum chat_err
-db_ids(
-    struct db *db, sqlite3_stmt *st, int64_t **ids, size_t *n, const char *func)
-{
-	int64_t *v = NULL;
-	size_t nv = 0, cap = 0;
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nv == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[nv++] = sqlite3_column_int64(st, 0);
-	}
-	db_done(st);
-	if (rc != SQLITE_DONE) {
-		e = db_error(db, rc, func);
-		free(v);
-		return e;
-	}
-	*ids = v;
-	*n = nv;
-	return CHAT_OK;
-}
-
-/* Run the cached one-parameter id list query "s" for "key". */
-static enum chat_err
-db_ids_by(struct db *db, enum db_stmt s, int64_t key, int64_t **ids, size_t *n,
-    const char *func)
-{
-	sqlite3_stmt *st = db->st[s];
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, key)) != SQLITE_OK) {
-		db_done(st);
-		return db_error(db, rc, func);
-	}
-	return db_ids(db, st, ids, n, func);
-}
-
-/*
  * Run the write "st" (bound by the caller) in the caller's transaction or
  * one of its own, and reset it. CHAT_ERR_NOTFOUND when "need_change" is set
  * and no row changed; "unique" is returned for a UNIQUE conflict.
  */
-static enum chat_err
+enum chat_err
 db_write(struct db *db, sqlite3_stmt *st, int need_change, enum chat_err unique,
     const char *func)
 {
@@ -663,690 +559,8 @@ db_write(struct db *db, sqlite3_stmt *st, int need_change, enum chat_err unique,
 	return db_end(db, e);
 }
 
-void
-db_user_finish(struct db_user *u)
-{
-	free(u->username);
-	free(u->email);
-	free(u->full_name);
-	free(u->pass_hash);
-	memset(u, 0, sizeof(*u));
-}
-
-/*
- * Insert a user; "email" is stored as given (the caller lower-cases it) and
- * compared case-insensitively. A taken e-mail or username is told apart by
- * the constraint SQLite names.
- */
-enum chat_err
-db_user_insert(struct db *db, const char *username, const char *email,
-    const char *full_name, const char *pass_hash, int64_t now_ms, int64_t *id)
-{
-	sqlite3_stmt *st = db->st[STMT_USER_INSERT];
-	const char *msg;
-	enum chat_err e;
-	int rc;
-
-	if ((e = db_begin(db)) != CHAT_OK)
-		return e;
-	if ((rc = sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 3, full_name, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 4, pass_hash, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int64(st, 5, now_ms)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		if (rc != SQLITE_CONSTRAINT_UNIQUE) {
-			e = db_error(db, rc, __func__);
-			goto out;
-		}
-		/* "UNIQUE constraint failed: users.email" */
-		msg = sqlite3_errmsg(db->h);
-		log_debug("%s: %s", __func__, msg);
-		if (strstr(msg, "users.email") != NULL)
-			e = CHAT_ERR_EMAIL_TAKEN;
-		else if (strstr(msg, "users.username") != NULL)
-			e = CHAT_ERR_USERNAME_TAKEN;
-		else
-			e = CHAT_ERR_EXISTS;
-		goto out;
-	}
-	*id = sqlite3_last_insert_rowid(db->h);
-out:
-	db_done(st);
-	return db_end(db, e);
-}
-
-/* Run the bound user query "st" and fill "*u" from its row. */
-static enum chat_err
-db_user_get(
-    struct db *db, sqlite3_stmt *st, struct db_user *u, const char *func)
-{
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		u->id = sqlite3_column_int64(st, 0);
-		u->username = db_col_str(st, 1);
-		u->email = db_col_str(st, 2);
-		u->full_name = db_col_str(st, 3);
-		u->pass_hash = db_col_str(st, 4);
-		u->tokens_valid_after = sqlite3_column_int64(st, 5);
-		u->last_seen = sqlite3_column_int64(st, 6);
-	} else if (rc == SQLITE_DONE)
-		e = CHAT_ERR_NOTFOUND;
-	else
-		e = db_error(db, rc, func);
-	db_done(st);
-	return e;
-}
-
-enum chat_err
-db_user_by_id(struct db *db, int64_t id, struct db_user *u)
-{
-	sqlite3_stmt *st = db->st[STMT_USER_BY_ID];
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_user_get(db, st, u, __func__);
-}
-
-/*
- * Usernames cannot hold '@' and e-mails must, so "login" is looked up as an
- * e-mail (NOCASE column) when it has one and as a username otherwise.
- */
-enum chat_err
-db_user_by_login(struct db *db, const char *login, struct db_user *u)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = db->st[strchr(login, '@') != NULL ? STMT_USER_BY_EMAIL
-	                                       : STMT_USER_BY_USERNAME];
-	if ((rc = sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC)) !=
-	    SQLITE_OK) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_user_get(db, st, u, __func__);
-}
-
-enum chat_err
-db_user_set_hash(struct db *db, int64_t id, const char *hash)
-{
-	sqlite3_stmt *st = db->st[STMT_USER_SET_HASH];
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, id)) ||
-	    (rc = sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_write(db, st, 1, CHAT_OK, __func__);
-}
-
-enum chat_err
-db_user_set_last_seen(struct db *db, int64_t id, int64_t ms)
-{
-	sqlite3_stmt *st = db->st[STMT_USER_SET_LAST_SEEN];
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, id)) ||
-	    (rc = sqlite3_bind_int64(st, 2, ms))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_write(db, st, 1, CHAT_OK, __func__);
-}
-
-/* The public user object; NULL after logging on bad UTF-8. */
-json_t *
-db_user_json(const struct db_user *u)
-{
-	json_t *o = json_object();
-	int bad = 0;
-
-	bad |= json_object_set_new(o, "id", chat_id_json(u->id));
-	bad |= json_object_set_new(o, "username", json_string(u->username));
-	bad |= json_object_set_new(o, "email", json_string(u->email));
-	bad |= json_object_set_new(o, "full_name",
-	    u->full_name != NULL ? json_string(u->full_name) : json_null());
-	if (bad) {
-		log_warnx("%s: user %lld has a field that is not UTF-8",
-		    __func__, (long long)u->id);
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/*
- * Create a room with "creator" and "members" (duplicates and the creator
- * folded, by the ON CONFLICT of the member insert), room and members in one
- * transaction. A private room needs exactly one other user: its pair is
- * stored ordered, and an existing pair answers CHAT_ERR_EXISTS with
- * "*room" set to that room.
- */
-enum chat_err
-db_room_create(struct db *db, const char *name, int is_private, int64_t creator,
-    const int64_t *members, size_t nmembers, int64_t now_ms, int64_t *room)
-{
-	sqlite3_stmt *st;
-	int64_t other = 0, id = 0;
-	enum chat_err e;
-	size_t i;
-	int rc;
-
-	for (i = 0; is_private && i < nmembers; i++) {
-		if (members[i] == creator || members[i] == other)
-			continue;
-		if (other != 0)
-			return CHAT_ERR_INVALID;
-		other = members[i];
-	}
-	if (is_private && other == 0)
-		return CHAT_ERR_INVALID;
-	if ((e = db_begin(db)) != CHAT_OK)
-		return e;
-
-	st = db->st[STMT_ROOM_INSERT];
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int(st, 2, is_private ? 1 : 0)) ||
-	    (rc = sqlite3_bind_int64(st, 3, creator)) ||
-	    (rc = sqlite3_bind_int64(st, 4, now_ms)) ||
-	    (is_private &&
-	        ((rc = sqlite3_bind_int64(
-	              st, 5, creator < other ? creator : other)) ||
-	            (rc = sqlite3_bind_int64(
-	                 st, 6, creator < other ? other : creator)))) ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-		e = db_error(db, rc, __func__);
-		db_done(st);
-		goto out;
-	}
-	db_done(st);
-	if (sqlite3_changes(db->h) == 0) {
-		/* Only the pair can conflict, and it is ours to look up. */
-		if ((e = db_room_private_find(db, creator, other, &id)) ==
-		    CHAT_ERR_NOTFOUND)
-			e = CHAT_ERR_DB;
-		if (e == CHAT_OK)
-			e = CHAT_ERR_EXISTS;
-		goto out;
-	}
-	id = sqlite3_last_insert_rowid(db->h);
-
-	st = db->st[STMT_MEMBER_INSERT];
-	for (i = 0; i <= nmembers; i++) {
-		if ((rc = sqlite3_bind_int64(st, 1, id)) ||
-		    (rc = sqlite3_bind_int64(
-		         st, 2, i == 0 ? creator : members[i - 1])) ||
-		    (rc = sqlite3_bind_int64(st, 3, now_ms)) ||
-		    (rc = sqlite3_step(st)) != SQLITE_DONE) {
-			e = db_error(db, rc, __func__);
-			db_done(st);
-			goto out;
-		}
-		db_done(st);
-	}
-out:
-	e = db_end(db, e);
-	if (e == CHAT_OK || e == CHAT_ERR_EXISTS)
-		*room = id;
-	return e;
-}
-
-enum chat_err
-db_room_private_find(struct db *db, int64_t a, int64_t b, int64_t *room)
-{
-	sqlite3_stmt *st = db->st[STMT_ROOM_BY_PAIR];
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, a < b ? a : b)) ||
-	    (rc = sqlite3_bind_int64(st, 2, a < b ? b : a)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
-		                      : db_error(db, rc, __func__);
-		goto out;
-	}
-	*room = sqlite3_column_int64(st, 0);
-out:
-	db_done(st);
-	return e;
-}
-
-enum chat_err
-db_room_is_member(struct db *db, int64_t room, int64_t user)
-{
-	sqlite3_stmt *st = db->st[STMT_MEMBER_IS];
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-	    (rc = sqlite3_bind_int64(st, 2, user)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW)
-		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
-		                      : db_error(db, rc, __func__);
-	db_done(st);
-	return e;
-}
-
-/*
- * Member e-mails of "room" as a new array, ordered by join time then user
- * id. Returns NULL after logging.
- */
-static json_t *
-db_room_emails(struct db *db, int64_t room, enum chat_err *e)
-{
-	sqlite3_stmt *st = db->st[STMT_MEMBER_EMAILS];
-	json_t *a = json_array();
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, room)) != SQLITE_OK)
-		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(a, db_col_json(st, 0)) == -1) {
-			rc = SQLITE_MISMATCH;
-			goto fail;
-		}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	db_done(st);
-	return a;
-fail:
-	*e = db_error(db, rc, __func__);
-	db_done(st);
-	json_decref(a);
-	return NULL;
-}
-
-/*
- * The room object of API.md. "messages" is present (possibly empty) when
- * "nmsg" > 0 and absent when it is 0.
- */
-enum chat_err
-db_room_json(struct db *db, int64_t room, int nmsg, json_t **out)
-{
-	sqlite3_stmt *st = db->st[STMT_ROOM_GET];
-	json_t *o = NULL, *v;
-	enum chat_err e = CHAT_ERR_DB;
-	int rc, bad = 0;
-
-	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
-		                      : db_error(db, rc, __func__);
-		db_done(st);
-		goto out;
-	}
-	o = json_object();
-	bad |= json_object_set_new(
-	    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
-	bad |= json_object_set_new(o, "name", db_col_json(st, 1));
-	bad |= json_object_set_new(
-	    o, "is_private", json_boolean(sqlite3_column_int(st, 2)));
-	bad |= json_object_set_new(o, "members", db_room_emails(db, room, &e));
-	bad |= json_object_set_new(
-	    o, "created_at", db_time_json(sqlite3_column_int64(st, 3), 0));
-	db_done(st);
-	if (bad)
-		goto out;
-	if (nmsg > 0) {
-		if ((e = db_msgs_json(db, room, nmsg, 0, 0, &v)) != CHAT_OK)
-			goto out;
-		json_object_set_new(o, "messages", v);
-	}
-	*out = o;
-	o = NULL;
-	e = CHAT_OK;
-out:
-	json_decref(o);
-	return e;
-}
-
-/* The rooms of "user" as room objects without messages, newest first. */
-enum chat_err
-db_rooms_json(struct db *db, int64_t user, json_t **out)
-{
-	json_t *a = NULL, *v;
-	int64_t *ids = NULL;
-	enum chat_err e;
-	size_t i, n;
-
-	e = db_ids_by(db, STMT_USER_ROOMS_NEWEST, user, &ids, &n, __func__);
-	if (e != CHAT_OK)
-		return e;
-	a = json_array();
-	for (i = 0; i < n; i++) {
-		if ((e = db_room_json(db, ids[i], 0, &v)) != CHAT_OK)
-			goto out;
-		json_array_append_new(a, v);
-	}
-	*out = a;
-	a = NULL;
-out:
-	json_decref(a);
-	free(ids);
-	return e;
-}
-
-/*
- * The private chats of "user" as in db.h. The other user of a chat is the
- * end of the pair that is not "user"; its last message is the highest id.
- */
-enum chat_err
-db_private_chats_json(struct db *db, int64_t user, json_t **out,
-    int64_t **others, size_t *nothers)
-{
-	sqlite3_stmt *st = db->st[STMT_PRIVATE_CHATS];
-	json_t *a = json_array(), *o, *ou, *last;
-	int64_t *ids = NULL, mid;
-	size_t n = 0, cap = 0;
-	enum chat_err e = CHAT_OK;
-	int rc, bad;
-
-	if ((rc = sqlite3_bind_int64(st, 1, user)) != SQLITE_OK) {
-		e = db_error(db, rc, __func__);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = json_null();
-		mid = sqlite3_column_int64(st, 5); /* 0 for NULL: none */
-		if (mid > 0 && (e = db_msg_json(db, mid, &last)) != CHAT_OK)
-			goto out;
-		ou = json_object();
-		bad = json_object_set_new(
-		    ou, "id", chat_id_json(sqlite3_column_int64(st, 1)));
-		bad |= json_object_set_new(ou, "username", db_col_json(st, 2));
-		bad |= json_object_set_new(ou, "email", db_col_json(st, 3));
-		o = json_object();
-		bad |= json_object_set_new(
-		    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
-		bad |= json_object_set_new(
-		    o, "other_user_email", db_col_json(st, 3));
-		bad |= json_object_set_new(o, "other_user", ou);
-		bad |= json_object_set_new(o, "is_online", json_false());
-		bad |= json_object_set_new(o, "last_seen",
-		    db_time_json(sqlite3_column_int64(st, 4), 1));
-		bad |= json_object_set_new(o, "last_message", last);
-		bad |= json_array_append_new(a, o);
-		if (bad) {
-			e = CHAT_ERR_DB;
-			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xreallocarray(ids, cap, sizeof(*ids));
-		}
-		ids[n++] = sqlite3_column_int64(st, 1);
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_error(db, rc, __func__);
-		goto out;
-	}
-	*out = a;
-	*others = ids;
-	*nothers = n;
-	a = NULL;
-	ids = NULL;
-out:
-	db_done(st);
-	json_decref(a);
-	free(ids);
-	return e;
-}
-
-enum chat_err
-db_room_members(struct db *db, int64_t room, int64_t **ids, size_t *n)
-{
-	return db_ids_by(db, STMT_MEMBER_IDS, room, ids, n, __func__);
-}
-
-enum chat_err
-db_user_rooms(struct db *db, int64_t user, int64_t **ids, size_t *n)
-{
-	return db_ids_by(db, STMT_USER_ROOMS, user, ids, n, __func__);
-}
-
-enum chat_err
-db_user_peers(struct db *db, int64_t user, int64_t **ids, size_t *n)
-{
-	return db_ids_by(db, STMT_USER_PEERS, user, ids, n, __func__);
-}
-
-/*
- * Insert a message idempotently on (room, sender, client_id) and move the
- * room's last activity to "now_ms". SQLite never finds two NULL client_ids
- * equal, so messages without one never conflict.
- */
-enum chat_err
-db_msg_insert(struct db *db, int64_t room, int64_t sender, const char *content,
-    const char *media_url, const char *client_id, int64_t now_ms, int64_t *id,
-    int *created)
-{
-	sqlite3_stmt *st;
-	int64_t mid = 0;
-	enum chat_err e;
-	int rc, made = 0;
-
-	if ((e = db_begin(db)) != CHAT_OK)
-		return e;
-	st = db->st[STMT_MSG_INSERT];
-	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-	    (rc = sqlite3_bind_int64(st, 2, sender)) ||
-	    (rc = sqlite3_bind_text(
-	         st, 3, content != NULL ? content : "", -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 4, media_url, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 5, client_id, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int64(st, 6, now_ms)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto fail;
-	db_done(st);
-
-	if (sqlite3_changes(db->h) == 1) {
-		mid = sqlite3_last_insert_rowid(db->h);
-		made = 1;
-		st = db->st[STMT_ROOM_TOUCH];
-		if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-		    (rc = sqlite3_bind_int64(st, 2, now_ms)) ||
-		    (rc = sqlite3_step(st)) != SQLITE_DONE)
-			goto fail;
-	} else {
-		st = db->st[STMT_MSG_BY_CLIENT];
-		if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-		    (rc = sqlite3_bind_int64(st, 2, sender)) ||
-		    (rc = sqlite3_bind_text(
-		         st, 3, client_id, -1, SQLITE_STATIC)) ||
-		    (rc = sqlite3_step(st)) != SQLITE_ROW)
-			goto fail;
-		mid = sqlite3_column_int64(st, 0);
-	}
-	db_done(st);
-	if ((e = db_end(db, CHAT_OK)) == CHAT_OK) {
-		*id = mid;
-		*created = made;
-	}
-	return e;
-fail:
-	e = db_error(db, rc, __func__);
-	db_done(st);
-	return db_end(db, e);
-}
-
-/*
- * The message object of the current row of "st" (MSG_COLS) as a new
- * reference, or NULL after logging.
- */
-static json_t *
-db_msg_row(sqlite3_stmt *st)
-{
-	json_t *o = json_object();
-	int bad = 0;
-
-	bad |= json_object_set_new(
-	    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
-	bad |= json_object_set_new(
-	    o, "room_id", chat_id_json(sqlite3_column_int64(st, 1)));
-	bad |= json_object_set_new(o, "sender", db_col_json(st, 2));
-	bad |= json_object_set_new(
-	    o, "sender_id", chat_id_json(sqlite3_column_int64(st, 3)));
-	bad |= json_object_set_new(o, "sender_username", db_col_json(st, 4));
-	bad |= json_object_set_new(o, "content", db_col_json(st, 5));
-	bad |= json_object_set_new(o, "media_url", db_col_json(st, 6));
-	bad |= json_object_set_new(o, "client_id", db_col_json(st, 7));
-	bad |= json_object_set_new(
-	    o, "timestamp", db_time_json(sqlite3_column_int64(st, 8), 0));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/*
- * Run the bound message query "st" into a new array "*out", keeping at most
- * "max" rows; "*more" (when not NULL) tells whether a further row exists.
- * "reverse" turns a newest-first query into oldest-first output.
- */
-static enum chat_err
-db_msgs_run(struct db *db, sqlite3_stmt *st, int reverse, int max, json_t **out,
-    int *more, const char *func)
-{
-	json_t *a = json_array(), *m;
-	enum chat_err e = CHAT_OK;
-	int rc, n = 0;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-		if ((m = db_msg_row(st)) == NULL) {
-			e = CHAT_ERR_DB;
-			goto out;
-		}
-		if (reverse)
-			json_array_insert_new(a, 0, m);
-		else
-			json_array_append_new(a, m);
-		n++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		e = db_error(db, rc, func);
-		goto out;
-	}
-	if (more != NULL)
-		*more = rc == SQLITE_ROW;
-	*out = a;
-	a = NULL;
-out:
-	db_done(st);
-	json_decref(a);
-	return e;
-}
-
-enum chat_err
-db_msg_json(struct db *db, int64_t id, json_t **out)
-{
-	sqlite3_stmt *st = db->st[STMT_MSG_BY_ID];
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, id)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
-		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
-		                      : db_error(db, rc, __func__);
-		goto out;
-	}
-	if ((*out = db_msg_row(st)) == NULL)
-		e = CHAT_ERR_DB;
-out:
-	db_done(st);
-	return e;
-}
-
-/*
- * A page of "room" as in db.h. The newest page and "before" pages are read
- * newest first (so LIMIT keeps the right end) and then reversed. Both
- * cursors at once, or a "limit" below 1, are CHAT_ERR_INVALID.
- */
-enum chat_err
-db_msgs_json(struct db *db, int64_t room, int limit, int64_t before,
-    int64_t after, json_t **out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (limit < 1 || (before > 0 && after > 0))
-		return CHAT_ERR_INVALID;
-	st = db->st[before > 0 ? STMT_MSGS_BEFORE
-	        : after > 0    ? STMT_MSGS_AFTER
-	                       : STMT_MSGS_NEWEST];
-	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
-	    (rc = sqlite3_bind_int64(st, 2, limit)) ||
-	    ((before > 0 || after > 0) &&
-	        (rc = sqlite3_bind_int64(
-	             st, 3, before > 0 ? before : after)))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_msgs_run(db, st, after <= 0, limit, out, NULL, __func__);
-}
-
-/*
- * Catch-up: messages newer than "after" in the rooms of "user", in id
- * (commit) order. One row past "limit" is asked for to set "*more".
- */
-enum chat_err
-db_msgs_for_user_after(struct db *db, int64_t user, int64_t after, int limit,
-    json_t **out, int *more)
-{
-	return db_msgs_for_user_between(
-	    db, user, after, INT64_MAX, limit, out, more);
-}
-
-/* The same, bounded above by "upto" (the push daemon's cursor). */
-enum chat_err
-db_msgs_for_user_between(struct db *db, int64_t user, int64_t after,
-    int64_t upto, int limit, json_t **out, int *more)
-{
-	sqlite3_stmt *st = db->st[STMT_MSGS_USER_AFTER];
-	int rc;
-
-	if (limit < 1)
-		return CHAT_ERR_INVALID;
-	if ((rc = sqlite3_bind_int64(st, 1, user)) ||
-	    (rc = sqlite3_bind_int64(st, 2, after)) ||
-	    (rc = sqlite3_bind_int64(st, 3, (int64_t)limit + 1)) ||
-	    (rc = sqlite3_bind_int64(st, 4, upto))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_msgs_run(db, st, 0, limit, out, more, __func__);
-}
-
-/*
- * The push daemon's read: messages of every room newer than "after", in
- * id (commit) order, at most "limit", "*more" set when more remain.
- */
-enum chat_err
-db_msgs_after(struct db *db, int64_t after, int limit, json_t **out, int *more)
-{
-	sqlite3_stmt *st = db->st[STMT_MSGS_ALL_AFTER];
-	int rc;
-
-	if (limit < 1)
-		return CHAT_ERR_INVALID;
-	if ((rc = sqlite3_bind_int64(st, 1, after)) ||
-	    (rc = sqlite3_bind_int64(st, 2, (int64_t)limit + 1))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_msgs_run(db, st, 0, limit, out, more, __func__);
-}
-
 /* The one-integer query "s" into "*id" (a NULL result reads as 0). */
-static enum chat_err
+enum chat_err
 db_max_id(struct db *db, enum db_stmt s, int64_t *id, const char *func)
 {
 	sqlite3_stmt *st = db->st[s];
@@ -1359,105 +573,4 @@ db_max_id(struct db *db, enum db_stmt s, int64_t *id, const char *func)
 		e = db_error(db, rc, func);
 	db_done(st);
 	return e;
-}
-
-enum chat_err
-db_msg_last_id(struct db *db, int64_t *id)
-{
-	return db_max_id(db, STMT_MSG_LAST_ID, id, __func__);
-}
-
-enum chat_err
-db_room_last_id(struct db *db, int64_t *id)
-{
-	return db_max_id(db, STMT_ROOM_LAST_ID, id, __func__);
-}
-
-/* Record a stored upload; a name already used is CHAT_ERR_EXISTS. */
-enum chat_err
-db_media_insert(struct db *db, const char *name, int64_t uploader, int64_t size,
-    const char *content_type, const char *original_name, int64_t now_ms)
-{
-	sqlite3_stmt *st = db->st[STMT_MEDIA_INSERT];
-	int rc;
-
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int64(st, 2, uploader)) ||
-	    (rc = sqlite3_bind_int64(st, 3, size)) ||
-	    (rc = sqlite3_bind_text(st, 4, content_type, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_text(st, 5, original_name, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int64(st, 6, now_ms))) {
-		db_done(st);
-		return db_error(db, rc, __func__);
-	}
-	return db_write(db, st, 0, CHAT_ERR_EXISTS, __func__);
-}
-
-enum chat_err
-db_media_exists(struct db *db, const char *name)
-{
-	sqlite3_stmt *st = db->st[STMT_MEDIA_EXISTS];
-	enum chat_err e = CHAT_OK;
-	int rc;
-
-	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW)
-		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
-		                      : db_error(db, rc, __func__);
-	db_done(st);
-	return e;
-}
-
-/*
- * Token bucket: the stored level is refilled by "rate" per second since it
- * was written, capped at "burst"; a new key starts full. Taking "cost"
- * tokens writes the new level; a refusal or a check ("cost" 0, which needs
- * one token) writes nothing. The stored time never moves backwards, so a
- * process with a slower clock cannot mint tokens.
- */
-enum chat_err
-db_rate_take(struct db *db, const char *key, double burst, double rate,
-    double cost, int64_t now_ms, double *retry_after)
-{
-	sqlite3_stmt *st = db->st[STMT_RATE_GET];
-	double tokens = burst, need = cost > 1 ? cost : 1;
-	int64_t then = now_ms;
-	enum chat_err e;
-	int rc;
-
-	assert(rate > 0 && cost >= 0);
-	if ((e = db_begin(db)) != CHAT_OK)
-		return e;
-	if ((rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC)) ||
-	    ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE))
-		goto fail;
-	if (rc == SQLITE_ROW) {
-		tokens = sqlite3_column_double(st, 0);
-		then = sqlite3_column_int64(st, 1);
-		if (now_ms > then)
-			tokens += rate * (double)(now_ms - then) / 1000.0;
-		if (tokens > burst)
-			tokens = burst;
-	}
-	db_done(st);
-
-	if (tokens < (cost > 0 ? cost : 1)) {
-		*retry_after = (need - tokens) / rate;
-		return db_end(db, CHAT_ERR_RATE);
-	}
-	if (cost > 0) {
-		st = db->st[STMT_RATE_PUT];
-		if ((rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC)) ||
-		    (rc = sqlite3_bind_double(st, 2, tokens - cost)) ||
-		    (rc = sqlite3_bind_int64(
-		         st, 3, now_ms > then ? now_ms : then)) ||
-		    (rc = sqlite3_step(st)) != SQLITE_DONE)
-			goto fail;
-		db_done(st);
-	}
-	return db_end(db, CHAT_OK);
-fail:
-	e = db_error(db, rc, __func__);
-	db_done(st);
-	return db_end(db, e);
 }

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Rooms and their members: creation (private pairs folded to one room),
+ * membership tests and id lists, and the room and private-chat objects of
+ * API.md. It runs only the statements of db_sql[] in db.c, writes through
+ * db_begin()/db_end(), and never builds SQL.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "chat.h"
+#include "db.h"
+#include "db_int.h"
+#include "xmalloc.h"
+
+/*
+ * Run "st" (bound by the caller) expecting one int64 column, and return
+ * its values as a new array in "*ids" of "*n" entries. The statement is
+ * reset. Outputs are written only on success.
+ */
+static enum chat_err
+db_ids(
+    struct db *db, sqlite3_stmt *st, int64_t **ids, size_t *n, const char *func)
+{
+	int64_t *v = NULL;
+	size_t nv = 0, cap = 0;
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nv == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[nv++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		e = db_error(db, rc, func);
+		free(v);
+		return e;
+	}
+	*ids = v;
+	*n = nv;
+	return CHAT_OK;
+}
+
+/* Run the cached one-parameter id list query "s" for "key". */
+static enum chat_err
+db_ids_by(struct db *db, enum db_stmt s, int64_t key, int64_t **ids, size_t *n,
+    const char *func)
+{
+	sqlite3_stmt *st = db->st[s];
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, key)) != SQLITE_OK) {
+		db_done(st);
+		return db_error(db, rc, func);
+	}
+	return db_ids(db, st, ids, n, func);
+}
+
+/*
+ * Create a room with "creator" and "members" (duplicates and the creator
+ * folded, by the ON CONFLICT of the member insert), room and members in one
+ * transaction. A private room needs exactly one other user: its pair is
+ * stored ordered, and an existing pair answers CHAT_ERR_EXISTS with
+ * "*room" set to that room.
+ */
+enum chat_err
+db_room_create(struct db *db, const char *name, int is_private, int64_t creator,
+    const int64_t *members, size_t nmembers, int64_t now_ms, int64_t *room)
+{
+	sqlite3_stmt *st;
+	int64_t other = 0, id = 0;
+	enum chat_err e;
+	size_t i;
+	int rc;
+
+	for (i = 0; is_private && i < nmembers; i++) {
+		if (members[i] == creator || members[i] == other)
+			continue;
+		if (other != 0)
+			return CHAT_ERR_INVALID;
+		other = members[i];
+	}
+	if (is_private && other == 0)
+		return CHAT_ERR_INVALID;
+	if ((e = db_begin(db)) != CHAT_OK)
+		return e;
+
+	st = db->st[STMT_ROOM_INSERT];
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
+	    (rc = sqlite3_bind_int(st, 2, is_private ? 1 : 0)) ||
+	    (rc = sqlite3_bind_int64(st, 3, creator)) ||
+	    (rc = sqlite3_bind_int64(st, 4, now_ms)) ||
+	    (is_private &&
+	        ((rc = sqlite3_bind_int64(
+	              st, 5, creator < other ? creator : other)) ||
+	            (rc = sqlite3_bind_int64(
+	                 st, 6, creator < other ? other : creator)))) ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		e = db_error(db, rc, __func__);
+		db_done(st);
+		goto out;
+	}
+	db_done(st);
+	if (sqlite3_changes(db->h) == 0) {
+		/* Only the pair can conflict, and it is ours to look up. */
+		if ((e = db_room_private_find(db, creator, other, &id)) ==
+		    CHAT_ERR_NOTFOUND)
+			e = CHAT_ERR_DB;
+		if (e == CHAT_OK)
+			e = CHAT_ERR_EXISTS;
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(db->h);
+
+	st = db->st[STMT_MEMBER_INSERT];
+	for (i = 0; i <= nmembers; i++) {
+		if ((rc = sqlite3_bind_int64(st, 1, id)) ||
+		    (rc = sqlite3_bind_int64(
+		         st, 2, i == 0 ? creator : members[i - 1])) ||
+		    (rc = sqlite3_bind_int64(st, 3, now_ms)) ||
+		    (rc = sqlite3_step(st)) != SQLITE_DONE) {
+			e = db_error(db, rc, __func__);
+			db_done(st);
+			goto out;
+		}
+		db_done(st);
+	}
+out:
+	e = db_end(db, e);
+	if (e == CHAT_OK || e == CHAT_ERR_EXISTS)
+		*room = id;
+	return e;
+}
+
+enum chat_err
+db_room_private_find(struct db *db, int64_t a, int64_t b, int64_t *room)
+{
+	sqlite3_stmt *st = db->st[STMT_ROOM_BY_PAIR];
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, a < b ? a : b)) ||
+	    (rc = sqlite3_bind_int64(st, 2, a < b ? b : a)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
+		                      : db_error(db, rc, __func__);
+		goto out;
+	}
+	*room = sqlite3_column_int64(st, 0);
+out:
+	db_done(st);
+	return e;
+}
+
+enum chat_err
+db_room_is_member(struct db *db, int64_t room, int64_t user)
+{
+	sqlite3_stmt *st = db->st[STMT_MEMBER_IS];
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
+	    (rc = sqlite3_bind_int64(st, 2, user)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW)
+		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
+		                      : db_error(db, rc, __func__);
+	db_done(st);
+	return e;
+}
+
+/*
+ * Member e-mails of "room" as a new array, ordered by join time then user
+ * id. Returns NULL after logging.
+ */
+static json_t *
+db_room_emails(struct db *db, int64_t room, enum chat_err *e)
+{
+	sqlite3_stmt *st = db->st[STMT_MEMBER_EMAILS];
+	json_t *a = json_array();
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, room)) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(a, db_col_json(st, 0)) == -1) {
+			rc = SQLITE_MISMATCH;
+			goto fail;
+		}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	db_done(st);
+	return a;
+fail:
+	*e = db_error(db, rc, __func__);
+	db_done(st);
+	json_decref(a);
+	return NULL;
+}
+
+/*
+ * The room object of API.md. "messages" is present (possibly empty) when
+ * "nmsg" > 0 and absent when it is 0.
+ */
+enum chat_err
+db_room_json(struct db *db, int64_t room, int nmsg, json_t **out)
+{
+	sqlite3_stmt *st = db->st[STMT_ROOM_GET];
+	json_t *o = NULL, *v;
+	enum chat_err e = CHAT_ERR_DB;
+	int rc, bad = 0;
+
+	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
+		                      : db_error(db, rc, __func__);
+		db_done(st);
+		goto out;
+	}
+	o = json_object();
+	bad |= json_object_set_new(
+	    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
+	bad |= json_object_set_new(o, "name", db_col_json(st, 1));
+	bad |= json_object_set_new(
+	    o, "is_private", json_boolean(sqlite3_column_int(st, 2)));
+	bad |= json_object_set_new(o, "members", db_room_emails(db, room, &e));
+	bad |= json_object_set_new(
+	    o, "created_at", db_time_json(sqlite3_column_int64(st, 3), 0));
+	db_done(st);
+	if (bad)
+		goto out;
+	if (nmsg > 0) {
+		if ((e = db_msgs_json(db, room, nmsg, 0, 0, &v)) != CHAT_OK)
+			goto out;
+		json_object_set_new(o, "messages", v);
+	}
+	*out = o;
+	o = NULL;
+	e = CHAT_OK;
+out:
+	json_decref(o);
+	return e;
+}
+
+/* The rooms of "user" as room objects without messages, newest first. */
+enum chat_err
+db_rooms_json(struct db *db, int64_t user, json_t **out)
+{
+	json_t *a = NULL, *v;
+	int64_t *ids = NULL;
+	enum chat_err e;
+	size_t i, n;
+
+	e = db_ids_by(db, STMT_USER_ROOMS_NEWEST, user, &ids, &n, __func__);
+	if (e != CHAT_OK)
+		return e;
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if ((e = db_room_json(db, ids[i], 0, &v)) != CHAT_OK)
+			goto out;
+		json_array_append_new(a, v);
+	}
+	*out = a;
+	a = NULL;
+out:
+	json_decref(a);
+	free(ids);
+	return e;
+}
+
+/*
+ * The private chats of "user" as in db.h. The other user of a chat is the
+ * end of the pair that is not "user"; its last message is the highest id.
+ */
+enum chat_err
+db_private_chats_json(struct db *db, int64_t user, json_t **out,
+    int64_t **others, size_t *nothers)
+{
+	sqlite3_stmt *st = db->st[STMT_PRIVATE_CHATS];
+	json_t *a = json_array(), *o, *ou, *last;
+	int64_t *ids = NULL, mid;
+	size_t n = 0, cap = 0;
+	enum chat_err e = CHAT_OK;
+	int rc, bad;
+
+	if ((rc = sqlite3_bind_int64(st, 1, user)) != SQLITE_OK) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		last = json_null();
+		mid = sqlite3_column_int64(st, 5); /* 0 for NULL: none */
+		if (mid > 0 && (e = db_msg_json(db, mid, &last)) != CHAT_OK)
+			goto out;
+		ou = json_object();
+		bad = json_object_set_new(
+		    ou, "id", chat_id_json(sqlite3_column_int64(st, 1)));
+		bad |= json_object_set_new(ou, "username", db_col_json(st, 2));
+		bad |= json_object_set_new(ou, "email", db_col_json(st, 3));
+		o = json_object();
+		bad |= json_object_set_new(
+		    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
+		bad |= json_object_set_new(
+		    o, "other_user_email", db_col_json(st, 3));
+		bad |= json_object_set_new(o, "other_user", ou);
+		bad |= json_object_set_new(o, "is_online", json_false());
+		bad |= json_object_set_new(o, "last_seen",
+		    db_time_json(sqlite3_column_int64(st, 4), 1));
+		bad |= json_object_set_new(o, "last_message", last);
+		bad |= json_array_append_new(a, o);
+		if (bad) {
+			e = CHAT_ERR_DB;
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xreallocarray(ids, cap, sizeof(*ids));
+		}
+		ids[n++] = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	*out = a;
+	*others = ids;
+	*nothers = n;
+	a = NULL;
+	ids = NULL;
+out:
+	db_done(st);
+	json_decref(a);
+	free(ids);
+	return e;
+}
+
+enum chat_err
+db_room_members(struct db *db, int64_t room, int64_t **ids, size_t *n)
+{
+	return db_ids_by(db, STMT_MEMBER_IDS, room, ids, n, __func__);
+}
+
+enum chat_err
+db_user_rooms(struct db *db, int64_t user, int64_t **ids, size_t *n)
+{
+	return db_ids_by(db, STMT_USER_ROOMS, user, ids, n, __func__);
+}
+
+enum chat_err
+db_user_peers(struct db *db, int64_t user, int64_t **ids, size_t *n)
+{
+	return db_ids_by(db, STMT_USER_PEERS, user, ids, n, __func__);
+}
+
+enum chat_err
+db_room_last_id(struct db *db, int64_t *id)
+{
+	return db_max_id(db, STMT_ROOM_LAST_ID, id, __func__);
+}
