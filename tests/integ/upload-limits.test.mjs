@@ -100,6 +100,40 @@ describe('upload_max 64k', () => {
 		}
 	});
 
+	test('nginx\'s limit raised: the worker refuses by CONTENT_LENGTH',
+	    async () => {
+		// Defence in depth (NOTES.md, upload rule 5): with the web
+		// server's limit raised by mistake, the worker's own check of
+		// CONTENT_LENGTH still answers 413 and stores nothing.
+		const run = join(st.var, 'run');
+		const cf = join(run, 'nginx.conf');
+		const orig = readFileSync(cf, 'utf8');
+		writeFileSync(cf, orig.replace('client_max_body_size 131072;',
+		    'client_max_body_size 8m;'));
+		const ng = ['-p', run, '-e', join(run, 'nginx-error.log'),
+			'-c', cf];
+		try {
+			assert.equal(spawnSync('nginx', [...ng, '-t', '-q'])
+			    .status, 0);
+			assert.equal(spawnSync('nginx', [...ng, '-s', 'reload'])
+			    .status, 0);
+			await new Promise((res) => setTimeout(res, 1000));
+			for (const size of [1 << 20, 6 << 20]) {
+				const names = ls(media);
+				const r = await upload(U, a.token,
+				    bigPng(size, 5));
+				assert.equal(r.status, 413, `${size}: ${r.text}`);
+				assert.deepEqual(r.body,
+				    { detail: 'File too large' });
+				assert.deepEqual(ls(media), names, `${size}`);
+			}
+		} finally {
+			writeFileSync(cf, orig);
+			spawnSync('nginx', [...ng, '-s', 'reload']);
+			await new Promise((res) => setTimeout(res, 1000));
+		}
+	});
+
 	test('chunked bodies over the limit: 413', async () => {
 		for (const size of [100000, 1 << 20]) {
 			const names = ls(media);
