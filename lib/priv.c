@@ -51,10 +51,12 @@ priv_init(struct priv *p, const char *user, int allow_root)
 	}
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		if (errno != 0)
-			log_warn("%s: getpwnam %s", __func__, user);
-		else
+		/* getpwnam(3): these mean "not found" too. */
+		if (errno == 0 || errno == ENOENT || errno == ESRCH ||
+		    errno == EBADF || errno == EPERM)
 			log_warnx("%s: no such user: %s", __func__, user);
+		else
+			log_warn("%s: getpwnam %s", __func__, user);
 		return -1;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
