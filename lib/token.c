@@ -60,6 +60,11 @@ token_key_load(struct token_key *k, const char *path)
 		log_warnx("%s: %s: not a regular file", __func__, path);
 		goto out;
 	}
+	/* A warning, not a refusal: the key is still the one in use. */
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		log_warnx("%s: %s: mode %03o: others than its owner may read "
+		          "or change the secret, make it 0400",
+		    __func__, path, (unsigned)(st.st_mode & 0777));
 	while (len < sizeof(buf)) {
 		r = read(fd, buf + len, sizeof(buf) - len);
 		if (r == -1 && errno == EINTR)

@@ -6,14 +6,15 @@
 // need, and still serve: REST through nginx, a Socket.IO client that gets
 // a REST post pushed over the bus. Started as root without `user` (and
 // without allow_root) they refuse to run. tools/stack's secret is 0400 and
-// its run directory 0700; the secret never appears in the logs. Needs
-// root: it creates a throwaway system user when missing.
+// its run directory 0700; the secret never appears in the logs, and a
+// secret readable by others is warned about. Needs root: it creates a
+// throwaway system user when missing.
 // test-timeout: 240
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
 	rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -140,6 +141,19 @@ describe('started as root without `user`', () => {
 			assert.match(r.out, /not a service user/);
 		});
 	}
+	test('a secret readable by others is warned about, never printed',
+	    () => {
+		const key = join(dir, 'loose.key');
+		const secret = 'L'.repeat(40);
+		writeFileSync(key, secret);
+		chmodSync(key, 0o644);
+		// allow_root: it gets as far as serving, where fd 0 (not a
+		// FastCGI socket) ends it.
+		const r = runOnce(dir, FCGI, { ...keys, secret_file: key,
+			allow_root: 'yes' });
+		assert.match(r.out, /loose\.key: mode 644: .*make it 0400/);
+		assert.ok(!r.out.includes(secret), r.out);
+	});
 	test('chat-fcgi -n still only checks the config', () => {
 		const conf = join(dir, 'check.conf');
 		writeFileSync(conf, `secret_file ${keys.secret_file}\n`);
