@@ -83,7 +83,7 @@ main_signals(void)
 static int
 main_serve(struct app *app)
 {
-	char path[LOG_CLIENT_MAX * 4 + 8];
+	char path[LOG_CLIENT_MAX * 4 + 8], method[LOG_CLIENT_MAX * 4 + 8];
 	FCGX_Request fr;
 	struct req *r;
 	int rc = 0;
@@ -103,11 +103,13 @@ main_serve(struct app *app)
 		r = req_new(app, &fr);
 		route_dispatch(r);
 		req_send(r);
-		log_debug("%s %s %d", r->method,
-		    log_escape(path, sizeof(path), r->path, strlen(r->path)),
-		    r->status);
+		/* Both come from the client: escaped and cut. */
+		log_escape(
+		    method, sizeof(method), r->method, strlen(r->method));
+		log_escape(path, sizeof(path), r->path, strlen(r->path));
+		log_debug("%s %s %d", method, path, r->status);
 		if (r->status >= 500)
-			log_info("%s %s %d", r->method, path, r->status);
+			log_info("%s %s %d", method, path, r->status);
 		req_free(r);
 		FCGX_Finish_r(&fr);
 	}
