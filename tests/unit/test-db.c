@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db.c, each on a fresh database file in its own mkdtemp
- * directory: schema and migration, users, rooms and private pairs, messages
- * with idempotent client ids, pagination and catch-up, the token bucket,
- * SQL metacharacters stored literally (TESTING.md 4.2 item 5), and 8
- * processes writing the same file at once (TESTING.md 4.4 item 4).
+ * Unit tests of lib/db.c and its query files, each on a fresh database file
+ * in its own mkdtemp directory: schema and migration, users, rooms and
+ * private pairs, messages with idempotent client ids, pagination, catch-up
+ * and the push daemon's cursor reads, the token bucket, SQL metacharacters
+ * stored literally (TESTING.md 4.2 item 5), and 8 processes writing the
+ * same file at once (TESTING.md 4.4 item 4).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -668,6 +669,252 @@ START_TEST(test_catch_up)
 }
 END_TEST
 
+/*
+ * Catch-up bounded by the push cursor: only the rooms of the user, ids in
+ * (after, upto], and "more" only for rows at or below "upto".
+ */
+START_TEST(test_catch_up_between)
+{
+	struct db *db = topen();
+	int64_t u, v, x, r1, r2, r3, want[6], other[3];
+	json_t *j, *k;
+	size_t n = 0;
+	int i, more;
+
+	u = tuser(db, "user");
+	v = tuser(db, "other");
+	x = tuser(db, "lonely");
+	r1 = troom(db, "r1", u, NULL, 0, 1000);
+	r2 = troom(db, "r2", v, &u, 1, 1000);
+	r3 = troom(db, "r3", v, NULL, 0, 1000);
+	for (i = 0; i < 3; i++) {
+		want[n++] = tmsg(db, r1, u, "1", 2000);
+		other[i] = tmsg(db, r3, v, "3", 2000);
+		want[n++] = tmsg(db, r2, v, "2", 2000);
+	}
+
+	/* With no upper bound it is db_msgs_for_user_after(). */
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, INT64_MAX, 100, &j, &more),
+	    CHAT_OK);
+	tids(j, want, 6);
+	ck_assert_int_eq(more, 0);
+	ck_assert_int_eq(
+	    db_msgs_for_user_after(db, u, 0, 100, &k, &more), CHAT_OK);
+	ck_assert(json_equal(j, k));
+	json_decref(j);
+	json_decref(k);
+
+	/* "upto" is inclusive, and rows above it are not "more". */
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, want[3], 100, &j, &more),
+	    CHAT_OK);
+	tids(j, want, 4);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	/* A bound on another room's message keeps the user's rows below. */
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, other[1], 100, &j, &more),
+	    CHAT_OK);
+	tids(j, want, 3);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+
+	/* Paging inside the bound. */
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, want[3], 2, &j, &more), CHAT_OK);
+	tids(j, want, 2);
+	ck_assert_int_eq(more, 1);
+	json_decref(j);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, want[1], want[3], 2, &j, &more),
+	    CHAT_OK);
+	tids(j, want + 2, 2);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, want[0], want[4], 3, &j, &more),
+	    CHAT_OK);
+	tids(j, want + 1, 3);
+	ck_assert_int_eq(more, 1);
+	json_decref(j);
+
+	/* Empty windows, a user without rooms, a bad limit. */
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, want[3], want[3], 10, &j, &more),
+	    CHAT_OK);
+	tids(j, NULL, 0);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, want[4], want[2], 10, &j, &more),
+	    CHAT_OK);
+	tids(j, NULL, 0);
+	json_decref(j);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, 0, 10, &j, &more), CHAT_OK);
+	tids(j, NULL, 0);
+	json_decref(j);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, x, 0, INT64_MAX, 10, &j, &more),
+	    CHAT_OK);
+	tids(j, NULL, 0);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	j = NULL;
+	more = -1;
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, want[5], 0, &j, &more),
+	    CHAT_ERR_INVALID);
+	ck_assert_int_eq(
+	    db_msgs_for_user_between(db, u, 0, want[5], -1, &j, &more),
+	    CHAT_ERR_INVALID);
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(more, -1);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * The push daemon's cursor read: every room, whether or not anyone reads
+ * it, in id order; another connection sees only committed messages.
+ */
+START_TEST(test_msgs_after)
+{
+	struct db *db = topen(), *db2;
+	int64_t a, b, r1, r2, ids[7], last;
+	json_t *j;
+	int i, more;
+
+	ck_assert_int_eq(db_msgs_after(db, 0, 10, &j, &more), CHAT_OK);
+	tids(j, NULL, 0);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	r1 = troom(db, "r1", a, NULL, 0, 1000);
+	r2 = troom(db, "r2", b, NULL, 0, 1000);
+	for (i = 0; i < 6; i++)
+		ids[i] =
+		    tmsg(db, i % 2 ? r2 : r1, i % 2 ? b : a, "m", 2000 + i);
+
+	ck_assert_int_eq(db_msgs_after(db, 0, 100, &j, &more), CHAT_OK);
+	tids(j, ids, 6);
+	ck_assert_int_eq(more, 0);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(
+		    jid(json_array_get(j, i), "room_id"), i % 2 ? r2 : r1);
+	ck_assert_str_eq(
+	    jstr(json_array_get(j, 1), "sender"), "bob@example.com");
+	json_decref(j);
+
+	/* Batches of 4 then the rest, as the daemon moves its cursor. */
+	ck_assert_int_eq(db_msgs_after(db, 0, 4, &j, &more), CHAT_OK);
+	tids(j, ids, 4);
+	ck_assert_int_eq(more, 1);
+	last = jid(json_array_get(j, 3), "id");
+	json_decref(j);
+	ck_assert_int_eq(db_msgs_after(db, last, 4, &j, &more), CHAT_OK);
+	tids(j, ids + 4, 2);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	ck_assert_int_eq(db_msgs_after(db, ids[3], 2, &j, &more), CHAT_OK);
+	tids(j, ids + 4, 2);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	ck_assert_int_eq(db_msgs_after(db, ids[5], 4, &j, &more), CHAT_OK);
+	tids(j, NULL, 0);
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+
+	/* Another process sees a message once its transaction commits. */
+	db2 = topen();
+	ck_assert_int_eq(db_begin(db), CHAT_OK);
+	ids[6] = tmsg(db, r1, a, "late", 3000);
+	ck_assert_int_eq(db_msgs_after(db2, ids[5], 4, &j, &more), CHAT_OK);
+	tids(j, NULL, 0);
+	json_decref(j);
+	ck_assert_int_eq(db_commit(db), CHAT_OK);
+	ck_assert_int_eq(db_msgs_after(db2, ids[5], 4, &j, &more), CHAT_OK);
+	tids(j, ids + 6, 1);
+	ck_assert_str_eq(jstr(json_array_get(j, 0), "content"), "late");
+	ck_assert_int_eq(more, 0);
+	json_decref(j);
+	db_free(db2);
+
+	j = NULL;
+	more = -1;
+	ck_assert_int_eq(db_msgs_after(db, 0, 0, &j, &more), CHAT_ERR_INVALID);
+	ck_assert_int_eq(db_msgs_after(db, 0, -5, &j, &more), CHAT_ERR_INVALID);
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(more, -1);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * The highest room id: 0 on a new database, growing with every room that
+ * commits (private or not), unchanged by refusals, rollbacks and messages,
+ * and the same for another connection.
+ */
+START_TEST(test_room_last_id)
+{
+	struct db *db = topen(), *db2;
+	int64_t a, b, r1, r2, p, p2, id = -1;
+
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, 0);
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, 0);
+
+	r1 = troom(db, "r1", a, NULL, 0, 1000);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	r2 = troom(db, "r2", b, &a, 1, 1000);
+	ck_assert_int_gt(r2, r1);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r2);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 2000, &p), CHAT_OK);
+	ck_assert_int_gt(p, r2);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+
+	/* Refused rooms, a rolled-back room and messages change nothing. */
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, b, &a, 1, 3000, &p2), CHAT_ERR_EXISTS);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, NULL, 0, 3000, &p2), CHAT_ERR_INVALID);
+	ck_assert_int_eq(db_begin(db), CHAT_OK);
+	ck_assert_int_gt(troom(db, "gone", a, NULL, 0, 3000), p);
+	db_rollback(db);
+	tmsg(db, r1, a, "m", 3000);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms"), 3);
+
+	db2 = topen();
+	id = -1;
+	ck_assert_int_eq(db_room_last_id(db2, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+	r1 = troom(db2, "new", b, NULL, 0, 4000);
+	ck_assert_int_gt(r1, p);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	/* The highest id, not a count: a gap below leaves it. */
+	traw_exec("DELETE FROM members WHERE room_id IN "
+	          "(SELECT id FROM rooms WHERE name = 'r2');"
+	          "DELETE FROM rooms WHERE name = 'r2'");
+	ck_assert_int_eq(db_room_last_id(db2, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	db_free(db2);
+	db_free(db);
+}
+END_TEST
+
 START_TEST(test_private_chats)
 {
 	struct db *db = topen();
@@ -1109,6 +1356,9 @@ main(void)
 	tcase_add_test(tc, test_msg_insert);
 	tcase_add_test(tc, test_pagination);
 	tcase_add_test(tc, test_catch_up);
+	tcase_add_test(tc, test_catch_up_between);
+	tcase_add_test(tc, test_msgs_after);
+	tcase_add_test(tc, test_room_last_id);
 	tcase_add_test(tc, test_private_chats);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_transactions);
