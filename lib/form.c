@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "pct.h"
 #include "valid.h"
 #include "xmalloc.h"
 
@@ -29,19 +30,6 @@ form_strerror(enum form_err e)
 	return form_errstr[e];
 }
 
-/* The value of hex digit "c", or -1. */
-static int
-form_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode the "len" bytes at "s" ("%XX" escapes, "+" as space) into a new
  * NUL-terminated string "*out" of "*outlen" bytes, at most "max" of them,
@@ -55,7 +43,7 @@ form_decode(const char *s, size_t len, size_t max, char **out, size_t *outlen)
 	enum form_err rc = FORM_ERR_TOO_LONG;
 	char *buf = NULL;
 	size_t i, n = 0;
-	int hi, lo;
+	int c;
 
 	if (len > 3 * max)
 		goto out;
@@ -67,12 +55,11 @@ form_decode(const char *s, size_t len, size_t max, char **out, size_t *outlen)
 			buf[n++] = s[i];
 		else {
 			if (len - i < 3 ||
-			    (hi = form_hex((unsigned char)s[i + 1])) < 0 ||
-			    (lo = form_hex((unsigned char)s[i + 2])) < 0) {
+			    (c = pct_byte_decode(s + i + 1)) < 0) {
 				rc = FORM_ERR_ESCAPE;
 				goto out;
 			}
-			buf[n++] = (char)(hi << 4 | lo);
+			buf[n++] = (char)c;
 			i += 2;
 		}
 	}

@@ -3,14 +3,15 @@
  * Streaming multipart/form-data parser. Part bodies pass straight from the
  * caller's buffer to the part_data callback; the only memory kept is one
  * header block (MULTIPART_HEADER_MAX), the current part's parameters and
- * the names seen, so a body of any size costs the same. It depends on libc
- * and xmalloc only, so that the fuzz target builds on its own.
+ * the names seen, so a body of any size costs the same. It depends on libc,
+ * xmalloc and pct only, so that the fuzz target builds on its own.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "multipart.h"
+#include "pct.h"
 #include "xmalloc.h"
 
 #define MULTIPART_PNAME_MAX 32 /* bytes of a parameter name we keep */
@@ -254,18 +255,6 @@ multipart_nparts(const struct multipart *m)
 	return m->parts;
 }
 
-static int
-multipart_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode the RFC 5987 ext-value "v" (charset'lang'pct-encoded) into
  * m->filename_ext when the charset is UTF-8; other charsets are ignored
@@ -279,7 +268,7 @@ multipart_ext_value(struct multipart *m, const char *v)
 	const char *q1, *q2;
 	char *out;
 	size_t n = 0;
-	int hi, lo;
+	int c;
 
 	if ((q1 = strchr(v, '\'')) == NULL ||
 	    (q2 = strchr(q1 + 1, '\'')) == NULL)
@@ -287,11 +276,9 @@ multipart_ext_value(struct multipart *m, const char *v)
 	out = xmalloc(strlen(q2));
 	for (p = (const unsigned char *)q2 + 1; *p != '\0'; p++) {
 		if (*p == '%') {
-			if ((hi = multipart_hex(p[1])) == -1 ||
-			    (lo = multipart_hex(p[2])) == -1 ||
-			    (hi == 0 && lo == 0))
-				goto bad;
-			out[n++] = (char)(hi << 4 | lo);
+			if ((c = pct_byte_decode((const char *)p + 1)) <= 0)
+				goto bad; /* not two hex digits, or %00 */
+			out[n++] = (char)c;
 			p += 2;
 		} else if ((*p >= '0' && *p <= '9') ||
 		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

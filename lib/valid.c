@@ -3,12 +3,13 @@
  * Pure validators of client input: user names, e-mail addresses and UTF-8
  * text. They only read the bytes they are given (valid_lower() writes them)
  * and never allocate, log or depend on the locale, so they can run on any
- * untrusted input and be fuzzed on their own.
+ * untrusted input and be fuzzed on their own (with lib/utf8, as pure).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "valid.h"
 
 /* ASCII classes, spelled out so that the locale can never change them. */
@@ -118,57 +119,18 @@ valid_lower(char *s)
 }
 
 /*
- * Well-formed UTF-8 as in Unicode's table 3-7: the second byte's range
- * depends on the first, which excludes overlong forms (C0, C1, E0 80..9F,
- * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF
- * (F4 90.., F5..FF). NUL is refused too: it would end a C string early.
+ * Well-formed UTF-8 as utf8_feed() checks it (Unicode's table 3-7: no
+ * overlong forms, surrogates or code points above U+10FFFF, and no
+ * character cut at the end), so that one table decides it for every
+ * caller. NUL is refused too: it would end a C string early.
  */
 int
 valid_utf8(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, k;
-	unsigned char lo, hi;
-
 	if (s == NULL)
 		return len == 0;
-	while (i < len) {
-		unsigned char c = p[i];
-
-		lo = 0x80;
-		hi = 0xbf;
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		if (p[i + 1] < lo || p[i + 1] > hi)
-			return 0;
-		for (k = 2; k <= n; k++)
-			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
-				return 0;
-		i += n + 1;
-	}
-	return 1;
+	return memchr(s, '\0', len) == NULL &&
+	    utf8_feed(UTF8_ACCEPT, (const uint8_t *)s, len) == UTF8_ACCEPT;
 }
 
 size_t
