@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -244,15 +245,13 @@ db_script(struct db *db, const char *sql)
 }
 
 /*
- * Run the one-row pragma "sql" (constant) and store its first column in
- * "*v" as an integer, or copy it as text into "txt" of "txtsz" bytes when
- * "txt" is not NULL. Returns 0, or -1 after logging.
+ * Run the one-row pragma "sql" (constant) and store its first column, an
+ * integer, in "*v". Returns 0, or -1 after logging.
  */
 static int
-db_pragma(struct db *db, const char *sql, int64_t *v, char *txt, size_t txtsz)
+db_pragma(struct db *db, const char *sql, int64_t *v)
 {
 	sqlite3_stmt *st = NULL;
-	const unsigned char *s;
 	int rc, ret = -1;
 
 	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK ||
@@ -260,15 +259,51 @@ db_pragma(struct db *db, const char *sql, int64_t *v, char *txt, size_t txtsz)
 		db_error(db, rc, __func__);
 		goto out;
 	}
-	if (txt != NULL) {
-		s = sqlite3_column_text(st, 0);
-		if (s == NULL || strlen((const char *)s) >= txtsz) {
-			log_warnx("%s: unexpected answer to %s", __func__, sql);
-			goto out;
-		}
-		memcpy(txt, s, strlen((const char *)s) + 1);
-	} else
-		*v = sqlite3_column_int64(st, 0);
+	*v = sqlite3_column_int64(st, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * Switch to WAL and copy the resulting mode into "mode". While another
+ * process creates or converts the same file, SQLite answers this pragma
+ * with SQLITE_BUSY at once instead of waiting for the busy handler, so
+ * retry every 10 ms for up to "busy_ms". Returns 0, or -1 after logging.
+ */
+static int
+db_wal(struct db *db, int busy_ms, char *mode, size_t modesz)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	const unsigned char *s;
+	sqlite3_stmt *st = NULL;
+	int rc, waited = 0, ret = -1;
+
+	for (;;) {
+		rc = sqlite3_prepare_v2(
+		    db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW || (rc & 0xff) != SQLITE_BUSY ||
+		    waited >= busy_ms)
+			break;
+		sqlite3_finalize(st);
+		st = NULL;
+		nanosleep(&pause, NULL);
+		waited += 10;
+	}
+	if (rc != SQLITE_ROW) {
+		db_error(db, rc, __func__);
+		goto out;
+	}
+	s = sqlite3_column_text(st, 0);
+	if (s == NULL || strlen((const char *)s) >= modesz) {
+		log_warnx(
+		    "%s: unexpected answer to PRAGMA journal_mode", __func__);
+		goto out;
+	}
+	memcpy(mode, s, strlen((const char *)s) + 1);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
@@ -288,7 +323,7 @@ db_migrate(struct db *db)
 
 	if (db_script(db, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if (db_pragma(db, "PRAGMA user_version", &v, NULL, 0) == -1)
+	if (db_pragma(db, "PRAGMA user_version", &v) == -1)
 		goto fail;
 	if (v < 0 || v > DB_SCHEMA_VERSION) {
 		log_warnx("%s: schema version %lld is not one this program "
@@ -302,7 +337,7 @@ db_migrate(struct db *db)
 		if (db_script(db, db_migrations[v]) == -1)
 			goto fail;
 	}
-	if (db_pragma(db, "PRAGMA user_version", &v, NULL, 0) == -1)
+	if (db_pragma(db, "PRAGMA user_version", &v) == -1)
 		goto fail;
 	if (v != DB_SCHEMA_VERSION) {
 		log_warnx("%s: migrations ended at version %lld", __func__,
@@ -347,8 +382,7 @@ db_open(const char *path, int busy_ms)
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, busy_ms);
-	if (db_pragma(db, "PRAGMA journal_mode = WAL", NULL, mode,
-	        sizeof(mode)) == -1)
+	if (db_wal(db, busy_ms, mode, sizeof(mode)) == -1)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {
 		log_warnx("%s: %s: journal mode is %s, not wal", __func__, path,
