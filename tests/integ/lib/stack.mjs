@@ -45,8 +45,9 @@ function freePort() {
 	});
 }
 
-// Start a stack. opts: web ('nginx' | 'lighttpd'), workers, set (chat.conf
-// keys; null deletes a relaxed default), relaxed (default true).
+// Start a stack. opts: web ('nginx' | 'lighttpd'), workers (default
+// CHAT_WORKERS from the environment, else 4), set (chat.conf keys; null
+// deletes a relaxed default), relaxed (default true).
 // Resolves to { url, port, var, secret(), stop(), output() }.
 export async function startStack(opts = {}) {
 	const web = opts.web ?? 'nginx';
@@ -56,7 +57,8 @@ export async function startStack(opts = {}) {
 	for (let attempt = 0; ; attempt++) {
 		const port = await freePort();
 		const args = ['run', '--port', String(port), '--var', varDir,
-			'--web', web, '--workers', String(opts.workers ?? 4)];
+			'--web', web, '--workers',
+			String(opts.workers ?? process.env.CHAT_WORKERS ?? 4)];
 		for (const [k, v] of Object.entries(keys))
 			if (v !== null)
 				args.push('--set', `${k}=${v}`);
