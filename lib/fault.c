@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,10 +34,9 @@ fault_init(void)
 	    (at != NULL &&
 	        (at[1] == '\0' || strlen(at + 1) >= sizeof(fault_file))))
 		fatalx("%s: CHAT_FAULT must be point or point@file", __func__);
-	memcpy(fault_point, v, n);
-	fault_point[n] = '\0';
+	snprintf(fault_point, sizeof(fault_point), "%.*s", (int)n, v);
 	if (at != NULL)
-		strcpy(fault_file, at + 1);
+		snprintf(fault_file, sizeof(fault_file), "%s", at + 1);
 	fault_on = 1;
 	log_warnx("%s: fault point %s armed%s%s", __func__, fault_point,
 	    at != NULL ? " by " : "", fault_file);
