@@ -113,18 +113,28 @@ req_digits_parse(const char *s, int64_t *v)
 }
 
 int
-req_body_read(struct req *r)
+req_content_length(struct req *r, int64_t *len)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
+
+	*len = -1;
+	if (cl != NULL && *cl != '\0' && req_digits_parse(cl, len) == -1) {
+		req_error(r, 400, "Invalid Content-Length");
+		return -1;
+	}
+	return 0;
+}
+
+int
+req_body_read(struct req *r)
+{
 	int64_t max = r->app->conf.body_max, len = -1;
 	size_t cap, got = 0;
 	char *buf = NULL;
 	int n, rc = -1;
 
-	if (cl != NULL && *cl != '\0' && req_digits_parse(cl, &len) == -1) {
-		req_error(r, 400, "Invalid Content-Length");
+	if (req_content_length(r, &len) == -1)
 		goto out;
-	}
 	if (len > max) {
 		req_error(r, 413, "Request body too large");
 		goto out;

@@ -57,6 +57,12 @@ struct req *req_new(struct app *app, FCGX_Request *fr);
 void req_free(struct req *r);
 
 /*
+ * Parse CONTENT_LENGTH into "*len" (-1 when absent). Returns 0, or -1
+ * after answering 400 when it is anything but plain digits in int64_t.
+ */
+int req_content_length(struct req *r, int64_t *len);
+
+/*
  * Read the body, at most conf.body_max bytes, into r->body. Returns 0, or
  * -1 with a 400 or 413 response set.
  */

@@ -102,26 +102,6 @@ media_part_end(void *arg)
 }
 
 /*
- * Parse the decimal CONTENT_LENGTH "s" into "*v". Returns 0, or -1 for
- * anything but plain digits that fit in int64_t.
- */
-static int
-media_length_parse(const char *s, int64_t *v)
-{
-	int64_t n = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || n > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	*v = n;
-	return 0;
-}
-
-/*
  * Read and drop what is left of the body, up to a total of "cap" bytes
  * ("*total" already read). A worker that answers and closes with unread
  * input makes the kernel reset the connection, and the web server may
@@ -195,7 +175,6 @@ route_media_upload(struct req *r)
 	struct upload_result res;
 	int64_t limit = cf->upload_max + MEDIA_ENVELOPE_MAX, len = -1;
 	int64_t total = 0;
-	const char *cl;
 	enum multipart_err me;
 	enum upload_err ue;
 	enum chat_err e;
@@ -228,11 +207,8 @@ route_media_upload(struct req *r)
 		media_bad_body(r, me);
 		goto drain;
 	}
-	cl = FCGX_GetParam("CONTENT_LENGTH", r->fr->envp);
-	if (cl != NULL && *cl != '\0' && media_length_parse(cl, &len) == -1) {
-		req_error(r, 400, "Invalid Content-Length");
+	if (req_content_length(r, &len) == -1)
 		goto drain;
-	}
 	if (len > limit) {
 		req_error(r, 413, "File too large");
 		goto drain;
