@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Unit tests of lib/db_room.c, each on a fresh database file set up by
+ * tests/unit/dbfix.h. They cover group rooms and private pairs folded to
+ * one room, membership tests and id lists, the highest room id, and the
+ * room and private-chat objects of API.md.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "chat.h"
+#include "db.h"
+#include "dbfix.h"
+#include "log.h"
+
+START_TEST(test_room_create)
+{
+	struct db *db = topen();
+	int64_t a, b, c, r, r1, p, p2, *ids;
+	int64_t mem[4];
+	json_t *j, *l;
+	char when[CHAT_TIME_LEN];
+	size_t n;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	c = tuser(db, "carol");
+	mem[0] = c;
+	mem[1] = b;
+	mem[2] = c;
+	mem[3] = a;
+	r = troom(db, "team", a, mem, 4, 2000);
+	ck_assert_int_eq(db_room_members(db, r, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(ids[0], a);
+	ck_assert_int_eq(ids[1], b);
+	ck_assert_int_eq(ids[2], c);
+	free(ids);
+
+	ck_assert_int_eq(db_room_json(db, r, 0, &j), CHAT_OK);
+	ck_assert_int_eq(jid(j, "id"), r);
+	ck_assert_str_eq(jstr(j, "name"), "team");
+	ck_assert(json_is_false(json_object_get(j, "is_private")));
+	ck_assert_str_eq(jstr(j, "created_at"), chat_time_fmt(2000, when));
+	l = json_object_get(j, "members");
+	ck_assert_uint_eq(json_array_size(l), 3);
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(l, 0)), "alice@example.com");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(l, 1)), "bob@example.com");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(l, 2)), "carol@example.com");
+	ck_assert_ptr_null(json_object_get(j, "messages"));
+	json_decref(j);
+	ck_assert_int_eq(db_room_json(db, r, 50, &j), CHAT_OK);
+	ck_assert(json_is_array(json_object_get(j, "messages")));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "messages")), 0);
+	json_decref(j);
+	ck_assert_int_eq(db_room_json(db, r + 100, 0, &j), CHAT_ERR_NOTFOUND);
+
+	r1 = troom(db, "alone", b, NULL, 0, 3000);
+	ck_assert_int_eq(db_room_members(db, r1, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ids[0], b);
+	free(ids);
+	ck_assert_int_eq(db_rooms_json(db, b, &j), CHAT_OK);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	ck_assert_int_eq(jid(json_array_get(j, 0), "id"), r1);
+	ck_assert_int_eq(jid(json_array_get(j, 1), "id"), r);
+	ck_assert_ptr_null(json_object_get(json_array_get(j, 0), "messages"));
+	json_decref(j);
+	ck_assert_int_eq(db_rooms_json(db, c, &j), CHAT_OK);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	json_decref(j);
+
+	/* Private pairs, from both sides. */
+	ck_assert_int_eq(
+	    db_room_create(db, "ab", 1, a, &b, 1, 4000, &p), CHAT_OK);
+	p2 = -1;
+	ck_assert_int_eq(
+	    db_room_create(db, "ba", 1, b, &a, 1, 5000, &p2), CHAT_ERR_EXISTS);
+	ck_assert_int_eq(p2, p);
+	mem[0] = b;
+	mem[1] = a;
+	mem[2] = b;
+	p2 = -1;
+	ck_assert_int_eq(
+	    db_room_create(db, "ab", 1, a, mem, 3, 5000, &p2), CHAT_ERR_EXISTS);
+	ck_assert_int_eq(p2, p);
+	ck_assert_int_eq(db_room_private_find(db, b, a, &p2), CHAT_OK);
+	ck_assert_int_eq(p2, p);
+	ck_assert_int_eq(
+	    db_room_private_find(db, a, c, &p2), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(db_room_create(db, "x", 1, a, NULL, 0, 5000, &p2),
+	    CHAT_ERR_INVALID);
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 1, a, &a, 1, 5000, &p2), CHAT_ERR_INVALID);
+	mem[0] = b;
+	mem[1] = c;
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 1, a, mem, 2, 5000, &p2), CHAT_ERR_INVALID);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms"), 3);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms WHERE "
+	                          "is_private = 1 AND pair_lo < pair_hi"),
+	    1);
+	ck_assert_int_eq(db_room_json(db, p, 0, &j), CHAT_OK);
+	ck_assert(json_is_true(json_object_get(j, "is_private")));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "members")), 2);
+	json_decref(j);
+	db_free(db);
+}
+END_TEST
+
+START_TEST(test_membership)
+{
+	struct db *db = topen();
+	int64_t a, b, c, d, r, r2, *ids;
+	size_t n;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	c = tuser(db, "carol");
+	d = tuser(db, "dave");
+	r = troom(db, "ab", a, &b, 1, 1000);
+	r2 = troom(db, "ac", c, &a, 1, 1000);
+	ck_assert_int_eq(db_room_is_member(db, r, a), CHAT_OK);
+	ck_assert_int_eq(db_room_is_member(db, r, b), CHAT_OK);
+	ck_assert_int_eq(db_room_is_member(db, r, c), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(db_room_is_member(db, r2 + 1, a), CHAT_ERR_NOTFOUND);
+
+	ck_assert_int_eq(db_user_rooms(db, a, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ids[0], r);
+	ck_assert_int_eq(ids[1], r2);
+	free(ids);
+	ck_assert_int_eq(db_user_peers(db, a, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ids[0], b);
+	ck_assert_int_eq(ids[1], c);
+	free(ids);
+	ck_assert_int_eq(db_user_peers(db, b, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ids[0], a);
+	free(ids);
+	ck_assert_int_eq(db_user_peers(db, d, &ids, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 0);
+	free(ids);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * The highest room id: 0 on a new database, growing with every room that
+ * commits (private or not), unchanged by refusals, rollbacks and messages,
+ * and the same for another connection.
+ */
+START_TEST(test_room_last_id)
+{
+	struct db *db = topen(), *db2;
+	int64_t a, b, r1, r2, p, p2, id = -1;
+
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, 0);
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, 0);
+
+	r1 = troom(db, "r1", a, NULL, 0, 1000);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	r2 = troom(db, "r2", b, &a, 1, 1000);
+	ck_assert_int_gt(r2, r1);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r2);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 2000, &p), CHAT_OK);
+	ck_assert_int_gt(p, r2);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+
+	/* Refused rooms, a rolled-back room and messages change nothing. */
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, b, &a, 1, 3000, &p2), CHAT_ERR_EXISTS);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, NULL, 0, 3000, &p2), CHAT_ERR_INVALID);
+	ck_assert_int_eq(db_begin(db), CHAT_OK);
+	ck_assert_int_gt(troom(db, "gone", a, NULL, 0, 3000), p);
+	db_rollback(db);
+	tmsg(db, r1, a, "m", 3000);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms"), 3);
+
+	db2 = topen();
+	id = -1;
+	ck_assert_int_eq(db_room_last_id(db2, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+	r1 = troom(db2, "new", b, NULL, 0, 4000);
+	ck_assert_int_gt(r1, p);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	/* The highest id, not a count: a gap below leaves it. */
+	traw_exec("DELETE FROM members WHERE room_id IN "
+	          "(SELECT id FROM rooms WHERE name = 'r2');"
+	          "DELETE FROM rooms WHERE name = 'r2'");
+	ck_assert_int_eq(db_room_last_id(db2, &id), CHAT_OK);
+	ck_assert_int_eq(id, r1);
+	db_free(db2);
+	db_free(db);
+}
+END_TEST
+
+START_TEST(test_private_chats)
+{
+	struct db *db = topen();
+	int64_t a, b, c, d, pab, pac, pad, *others, m;
+	char when[CHAT_TIME_LEN];
+	json_t *j, *it, *ou;
+	size_t n;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	c = tuser(db, "carol");
+	d = tuser(db, "dave");
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 1000, &pab), CHAT_OK);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, c, &a, 1, 2000, &pac), CHAT_OK);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &d, 1, 3000, &pad), CHAT_OK);
+	troom(db, "group", a, &b, 1, 3500);
+	m = tmsg(db, pab, b, "latest", 4000);
+	ck_assert_int_eq(db_user_set_last_seen(db, c, 5000), CHAT_OK);
+
+	ck_assert_int_eq(
+	    db_private_chats_json(db, a, &j, &others, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(json_array_size(j), 3);
+	ck_assert_int_eq(others[0], b);
+	ck_assert_int_eq(others[1], d);
+	ck_assert_int_eq(others[2], c);
+	it = json_array_get(j, 0);
+	ck_assert_int_eq(jid(it, "id"), pab);
+	ck_assert_str_eq(jstr(it, "other_user_email"), "bob@example.com");
+	ou = json_object_get(it, "other_user");
+	ck_assert_uint_eq(json_object_size(ou), 3);
+	ck_assert_int_eq(jid(ou, "id"), b);
+	ck_assert_str_eq(jstr(ou, "username"), "bob");
+	ck_assert_str_eq(jstr(ou, "email"), "bob@example.com");
+	ck_assert(json_is_false(json_object_get(it, "is_online")));
+	ck_assert(json_is_null(json_object_get(it, "last_seen")));
+	ck_assert_int_eq(jid(json_object_get(it, "last_message"), "id"), m);
+	ck_assert_str_eq(
+	    jstr(json_object_get(it, "last_message"), "content"), "latest");
+	it = json_array_get(j, 1);
+	ck_assert_int_eq(jid(it, "id"), pad);
+	ck_assert(json_is_null(json_object_get(it, "last_message")));
+	it = json_array_get(j, 2);
+	ck_assert_int_eq(jid(it, "id"), pac);
+	ck_assert_str_eq(jstr(it, "other_user_email"), "carol@example.com");
+	ck_assert_str_eq(jstr(it, "last_seen"), chat_time_fmt(5000, when));
+	json_decref(j);
+	free(others);
+
+	ck_assert_int_eq(
+	    db_private_chats_json(db, b, &j, &others, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(others[0], a);
+	ck_assert_str_eq(jstr(json_array_get(j, 0), "other_user_email"),
+	    "alice@example.com");
+	json_decref(j);
+	free(others);
+	db_free(db);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("db_room");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int nfail;
+
+	log_init("test-db_room", 1, 0);
+	tcase_add_checked_fixture(tc, tsetup, tteardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_room_create);
+	tcase_add_test(tc, test_membership);
+	tcase_add_test(tc, test_room_last_id);
+	tcase_add_test(tc, test_private_chats);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
