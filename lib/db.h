@@ -25,8 +25,9 @@ struct db_user {
 	char *email;
 	char *full_name; /* NULL when not given */
 	char *pass_hash;
-	int64_t tokens_valid_after; /* seconds; tokens with iat below are void */
-	int64_t last_seen;	    /* ms, 0 when never seen */
+	int64_t
+	    tokens_valid_after; /* seconds; tokens with iat below are void */
+	int64_t last_seen;      /* ms, 0 when never seen */
 };
 
 /*
@@ -55,8 +56,8 @@ enum chat_err db_user_insert(struct db *db, const char *username,
     int64_t now_ms, int64_t *id);
 enum chat_err db_user_by_id(struct db *db, int64_t id, struct db_user *u);
 /* "login" is an e-mail (matched case-insensitively) or a username. */
-enum chat_err db_user_by_login(struct db *db, const char *login,
-    struct db_user *u);
+enum chat_err db_user_by_login(
+    struct db *db, const char *login, struct db_user *u);
 enum chat_err db_user_set_hash(struct db *db, int64_t id, const char *hash);
 enum chat_err db_user_set_last_seen(struct db *db, int64_t id, int64_t ms);
 /* {"id","username","email","full_name"}; new reference. */
@@ -67,16 +68,15 @@ enum chat_err db_room_create(struct db *db, const char *name, int is_private,
     int64_t creator, const int64_t *members, size_t nmembers, int64_t now_ms,
     int64_t *room);
 /* The private chat of users "a" and "b" (either order), if any. */
-enum chat_err db_room_private_find(struct db *db, int64_t a, int64_t b,
-    int64_t *room);
+enum chat_err db_room_private_find(
+    struct db *db, int64_t a, int64_t b, int64_t *room);
 /* CHAT_OK when "user" is a member of "room", else CHAT_ERR_NOTFOUND. */
 enum chat_err db_room_is_member(struct db *db, int64_t room, int64_t user);
 /*
  * The room object of API.md; with "nmsg" > 0 it carries its latest "nmsg"
  * messages (oldest first) as "messages", with 0 it has no "messages" key.
  */
-enum chat_err db_room_json(struct db *db, int64_t room, int nmsg,
-    json_t **out);
+enum chat_err db_room_json(struct db *db, int64_t room, int nmsg, json_t **out);
 /* Rooms "user" belongs to, without messages, newest first. */
 enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
 /*
@@ -85,17 +85,17 @@ enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
  * "is_online" false: the caller fills it from presence. "*others" receives
  * a new array of the other users' ids, one per chat, in the same order.
  */
-enum chat_err db_private_chats_json(struct db *db, int64_t user,
-    json_t **out, int64_t **others, size_t *nothers);
+enum chat_err db_private_chats_json(struct db *db, int64_t user, json_t **out,
+    int64_t **others, size_t *nothers);
 /* Member ids of "room"; "*ids" is a new array the caller frees. */
-enum chat_err db_room_members(struct db *db, int64_t room, int64_t **ids,
-    size_t *n);
+enum chat_err db_room_members(
+    struct db *db, int64_t room, int64_t **ids, size_t *n);
 /* Ids of the rooms of "user"; "*ids" is a new array the caller frees. */
-enum chat_err db_user_rooms(struct db *db, int64_t user, int64_t **ids,
-    size_t *n);
+enum chat_err db_user_rooms(
+    struct db *db, int64_t user, int64_t **ids, size_t *n);
 /* Users sharing at least one room with "user" (excluding "user"). */
-enum chat_err db_user_peers(struct db *db, int64_t user, int64_t **ids,
-    size_t *n);
+enum chat_err db_user_peers(
+    struct db *db, int64_t user, int64_t **ids, size_t *n);
 
 /* Messages. */
 /*
@@ -117,8 +117,8 @@ enum chat_err db_msgs_json(struct db *db, int64_t room, int limit,
  * Messages newer than "after" in any room of "user", oldest first, at most
  * "limit" (catch-up). "*more" is set when more remain.
  */
-enum chat_err db_msgs_for_user_after(struct db *db, int64_t user,
-    int64_t after, int limit, json_t **out, int *more);
+enum chat_err db_msgs_for_user_after(struct db *db, int64_t user, int64_t after,
+    int limit, json_t **out, int *more);
 /* The same, limited to ids <= "upto" (catch-up up to the push cursor). */
 enum chat_err db_msgs_for_user_between(struct db *db, int64_t user,
     int64_t after, int64_t upto, int limit, json_t **out, int *more);
@@ -126,17 +126,17 @@ enum chat_err db_msgs_for_user_between(struct db *db, int64_t user,
  * Messages of every room newer than "after", oldest first, at most "limit"
  * (the push daemon's cursor read). "*more" is set when more remain.
  */
-enum chat_err db_msgs_after(struct db *db, int64_t after, int limit,
-    json_t **out, int *more);
+enum chat_err db_msgs_after(
+    struct db *db, int64_t after, int limit, json_t **out, int *more);
 /* The highest message id, 0 when none. */
 enum chat_err db_msg_last_id(struct db *db, int64_t *id);
 /* The highest room id, 0 when none (rooms created later have larger ids). */
 enum chat_err db_room_last_id(struct db *db, int64_t *id);
 
 /* Media (issue 4). */
-enum chat_err db_media_insert(struct db *db, const char *name,
-    int64_t uploader, int64_t size, const char *content_type,
-    const char *original_name, int64_t now_ms);
+enum chat_err db_media_insert(struct db *db, const char *name, int64_t uploader,
+    int64_t size, const char *content_type, const char *original_name,
+    int64_t now_ms);
 /* CHAT_OK when a stored file has this name ("<hex>.<ext>"). */
 enum chat_err db_media_exists(struct db *db, const char *name);
 
