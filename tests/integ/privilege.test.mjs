@@ -14,12 +14,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync,
 	rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SRCDIR } from './lib/stack.mjs';
+import { pidsOf } from './lib/procs.mjs';
 import { newRoom, newUser, post } from './lib/api.mjs';
 import { closeAll, connect, gotIds, until } from './lib/sio.mjs';
 
@@ -52,29 +53,6 @@ function ids(pid) {
 		    .map(Number);
 	};
 	return { uid: line('Uid'), gid: line('Gid'), groups: line('Groups') };
-}
-
-// The pids of the processes whose program (argv[0]) is "prog" and that
-// were started with the chat.conf of stack "st" (multiwatch, whose argv
-// names chat-fcgi too, is left out).
-function pidsOf(st, prog) {
-	const conf = join(st.var, 'run/chat.conf');
-	const out = [];
-	for (const p of readdirSync('/proc')) {
-		if (!/^\d+$/.test(p))
-			continue;
-		let argv;
-		try {
-			argv = readFileSync(`/proc/${p}/cmdline`, 'latin1')
-			    .split('\0');
-		} catch {
-			continue;
-		}
-		if (argv[0].endsWith(`/${prog}`) && argv.includes(conf) &&
-		    !argv.includes('-n'))
-			out.push(Number(p));
-	}
-	return out;
 }
 
 // A TCP port that was free a moment ago on 127.0.0.1.

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack } from './lib/stack.mjs';
 import { newUser } from './lib/api.mjs';
+import { workers as workersOf } from './lib/procs.mjs';
 import { ALLOWED, bigPng, ls, multipart, upload } from './lib/media.mjs';
 
 let st;
@@ -33,25 +34,7 @@ before(async () => {
 });
 after(async () => { await st?.stop(); });
 
-// The pids of this stack's FastCGI workers (their -c names its chat.conf).
-function workers() {
-	const conf = join(st.var, 'run/chat.conf');
-	const out = [];
-	for (const p of readdirSync('/proc')) {
-		if (!/^\d+$/.test(p))
-			continue;
-		let argv;
-		try {
-			argv = readFileSync(`/proc/${p}/cmdline`, 'latin1')
-			    .split('\0');
-		} catch {
-			continue;
-		}
-		if (argv[0].endsWith('/chat-fcgi') && argv.includes(conf))
-			out.push(Number(p));
-	}
-	return out;
-}
+const workers = () => workersOf(st);
 
 // Wait until "cond()" holds, up to "ms"; returns its last value.
 async function until(cond, ms = 5000) {

@@ -28,8 +28,10 @@ export function pidsOf(st, prog) {
 		} catch {
 			continue;
 		}
+		// multiwatch's argv names chat-fcgi too: not a worker.
 		if (argv.some((a) => a.endsWith(`/${prog}`)) &&
-		    argv.includes(conf) && !argv.includes('-n'))
+		    argv.includes(conf) && !argv.includes('-n') &&
+		    !argv[0].endsWith('/multiwatch'))
 			out.push(Number(p));
 	}
 	return out;
