@@ -175,9 +175,19 @@ describe('started as root with `user`', () => {
 				throw new Error(`tools/stack exited:\n${out}`);
 			return out.includes('chat: serving');
 		}, 30000, 'the stack', () => out);
-		// The daemon and both workers are up (and dropped).
-		await until(() => pidsOf(st, 'chat-fcgi').length === 2 &&
-		    pidsOf(st, 'chat-pushd').length === 1, 15000, 'processes',
+		// The daemon and both workers are up and have finished starting:
+		// a process is counted from its exec, while it is still root and
+		// opening what it needs, so wait until none is effectively root.
+		// The tests below check every id.
+		const started = (prog) => pidsOf(st, prog).filter((p) => {
+			try {
+				return ids(p).uid[1] !== 0;
+			} catch {
+				return false;
+			}
+		}).length;
+		await until(() => started('chat-fcgi') === 2 &&
+		    started('chat-pushd') === 1, 15000, 'processes',
 		() => out);
 	});
 	after(async () => {
