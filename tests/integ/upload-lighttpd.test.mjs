@@ -14,10 +14,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post, rawCall } from './lib/api.mjs';
-import { ALLOWED, FILE_URL, POLYGLOTS, REFUSED, bigPng, fetchBytes, ls,
-	uploadRaw, upload } from './lib/media.mjs';
-
-const CSP = "default-src 'none'; sandbox";
+import { ALLOWED, FILE_URL, POLYGLOTS, REFUSED, assertServed, bigPng,
+	ls, uploadRaw, upload } from './lib/media.mjs';
 
 let st;
 let U;
@@ -32,21 +30,6 @@ before(async () => {
 });
 after(async () => { await st?.stop(); });
 
-// The served copy of "url" must be "data", typed "type", inert.
-async function assertServed(url, data, type, inline) {
-	const r = await fetchBytes(U, url);
-	assert.equal(r.status, 200, url);
-	assert.ok(r.bytes.equals(data), `${url}: bytes differ`);
-	assert.equal(r.headers.get('content-type'), type);
-	assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-	assert.equal(r.headers.get('content-security-policy'), CSP);
-	const cd = r.headers.get('content-disposition');
-	if (inline)
-		assert.equal(cd, null, `${url}: ${cd}`);
-	else
-		assert.match(cd ?? '', /^attachment\b/, url);
-}
-
 describe('lighttpd: stored files and their headers', () => {
 	for (const [k, s] of Object.entries(ALLOWED)) {
 		test(`${k}: 201, served as ${s.type}`, async () => {
@@ -56,7 +39,7 @@ describe('lighttpd: stored files and their headers', () => {
 			assert.equal(r.body.content_type, s.type);
 			assert.match(r.body.file_url, FILE_URL);
 			assert.ok(r.body.file_url.endsWith(`.${s.ext}`));
-			await assertServed(r.body.file_url, s.data, s.type,
+			await assertServed(U, r.body.file_url, s.data, s.type,
 			    s.inline);
 		});
 	}
@@ -67,7 +50,7 @@ describe('lighttpd: stored files and their headers', () => {
 			    { filename: `${k}.html` });
 			assert.equal(r.status, 201, r.text);
 			assert.equal(r.body.content_type, s.type);
-			await assertServed(r.body.file_url, s.data, s.type, true);
+			await assertServed(U, r.body.file_url, s.data, s.type, true);
 		});
 	}
 

@@ -16,10 +16,10 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post, rawCall } from './lib/api.mjs';
-import { ALLOWED, FILE_URL, POLYGLOTS, REFUSED, bigPng, fetchBytes, ls,
-	magicType, multipart, tree, upload, uploadRaw } from './lib/media.mjs';
+import { ALLOWED, CSP, FILE_URL, POLYGLOTS, REFUSED, assertServed, bigPng,
+	fetchBytes, ls, magicType, multipart, tree, upload, uploadRaw }
+	from './lib/media.mjs';
 
-const CSP = "default-src 'none'; sandbox";
 const ALLOWED_TYPES = Object.values(ALLOWED).map((s) => s.type);
 
 let st;
@@ -40,21 +40,6 @@ function storedName(url, ext) {
 	assert.match(url, FILE_URL);
 	assert.ok(url.endsWith(`.${ext}`), url);
 	return url.slice('/media/'.length);
-}
-
-// The served copy of "url" must be "data", typed "type", inert.
-async function assertServed(url, data, type, inline) {
-	const r = await fetchBytes(U, url);
-	assert.equal(r.status, 200, url);
-	assert.ok(r.bytes.equals(data), `${url}: bytes differ`);
-	assert.equal(r.headers.get('content-type'), type);
-	assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-	assert.equal(r.headers.get('content-security-policy'), CSP);
-	const cd = r.headers.get('content-disposition');
-	if (inline)
-		assert.equal(cd, null, `${url}: ${cd}`);
-	else
-		assert.match(cd ?? '', /^attachment\b/, url);
 }
 
 // The answer to a 4xx: JSON {"detail": ...}, the worker alive.
@@ -100,7 +85,7 @@ describe('each allowed type', () => {
 			    'content_type || \' \' || size FROM media WHERE ' +
 			    `name = '${name}';`).trim(),
 			    `${a.id} ${s.type} ${s.data.length}`);
-			await assertServed(r.body.file_url, s.data, s.type,
+			await assertServed(U, r.body.file_url, s.data, s.type,
 			    s.inline);
 		});
 	}
@@ -129,7 +114,7 @@ describe('the client\'s filename and Content-Type never matter', () => {
 			assert.equal(r.status, 201, r.text);
 			assert.equal(r.body.content_type, 'image/png');
 			storedName(r.body.file_url, 'png');
-			await assertServed(r.body.file_url, ALLOWED.png.data,
+			await assertServed(U, r.body.file_url, ALLOWED.png.data,
 			    'image/png', true);
 		}
 	});
@@ -155,7 +140,7 @@ describe('the client\'s filename and Content-Type never matter', () => {
 			assert.equal(r.status, 201, r.text);
 			assert.equal(r.body.content_type, s.type);
 			storedName(r.body.file_url, s.ext);
-			await assertServed(r.body.file_url, s.data, s.type, true);
+			await assertServed(U, r.body.file_url, s.data, s.type, true);
 		});
 	}
 });
@@ -448,7 +433,7 @@ describe('unusual but valid multipart', () => {
 		test(what, async () => {
 			const r = await uploadRaw(U, a.token, parts, opts);
 			assert.equal(r.status, 201, `${what}: ${r.text}`);
-			await assertServed(r.body.file_url, png, 'image/png', true);
+			await assertServed(U, r.body.file_url, png, 'image/png', true);
 		});
 	}
 
@@ -463,7 +448,7 @@ describe('unusual but valid multipart', () => {
 		    [{ filename: 'x.png', data }]);
 		assert.equal(r.status, 201, r.text);
 		assert.equal(r.body.size, data.length);
-		await assertServed(r.body.file_url, data, 'image/png', true);
+		await assertServed(U, r.body.file_url, data, 'image/png', true);
 	});
 });
 

@@ -4,8 +4,10 @@
 // (the byte recipes of tests/unit/test-upload.c), the refused and polyglot
 // samples of NOTES.md, a hand-built multipart/form-data body for shapes
 // that fetch's FormData cannot send, an upload call, and snapshots of a
-// directory tree to prove that nothing was written where it should not be.
+// directory tree to prove that nothing was written where it should not be,
+// and the check that a served upload is byte-identical and inert.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -175,6 +177,25 @@ export async function fetchBytes(base, url) {
 	const r = await fetch(base + url, { redirect: 'manual' });
 	return { status: r.status, headers: r.headers,
 		bytes: Buffer.from(await r.arrayBuffer()) };
+}
+
+// The policy every served upload carries (nginx and lighttpd alike).
+export const CSP = "default-src 'none'; sandbox";
+
+// The copy of "url" served by "base" must be "data", typed "type", inert:
+// nosniff, the sandboxing CSP, and attachment unless "inline".
+export async function assertServed(base, url, data, type, inline) {
+	const r = await fetchBytes(base, url);
+	assert.equal(r.status, 200, url);
+	assert.ok(r.bytes.equals(data), `${url}: bytes differ`);
+	assert.equal(r.headers.get('content-type'), type);
+	assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+	assert.equal(r.headers.get('content-security-policy'), CSP);
+	const cd = r.headers.get('content-disposition');
+	if (inline)
+		assert.equal(cd, null, `${url}: ${cd}`);
+	else
+		assert.match(cd ?? '', /^attachment\b/, url);
 }
 
 // Every entry under "dir" as a map path -> "type size mtime" (relative
