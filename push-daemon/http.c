@@ -37,6 +37,7 @@ struct http_wreq {
 static uint8_t http_rbuf[HTTP_READ_BUF];
 
 static void http_conn_flush(struct http_conn *c);
+static void http_conn_linger(struct http_conn *c);
 static int http_conn_try_write(struct http_conn *c);
 static void http_hs_timer_cb(uv_timer_t *t);
 
@@ -147,7 +148,7 @@ http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 {
 	struct http_qent *q;
 
-	if (c->state == HTTP_CONN_CLOSING)
+	if (c->state == HTTP_CONN_CLOSING || c->lingering)
 		return -1;
 	if (c->state == HTTP_CONN_WS && http_conn_room(c, b->len - off) == -1)
 		return -1;
@@ -363,7 +364,7 @@ http_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		http_conn_close(c);
 		return;
 	}
-	if (nread == 0)
+	if (nread == 0 || c->lingering)
 		return;
 	len = c->tail_len + (size_t)nread;
 	free(c->tail);
@@ -480,8 +481,39 @@ http_conn_flush(struct http_conn *c)
 	c->writing = 1;
 	return;
 done:
-	if (c->close_after)
+	if (c->close_after && !c->lingering)
+		http_conn_linger(c);
+}
+
+static void
+http_shutdown_cb(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/*
+ * All output of "c" is written and it is to be closed: shut down the
+ * write side and discard input until the peer closes or the handshake
+ * timeout ends it. Closing with unread input would send a reset, which
+ * makes the peer's kernel drop what it has not read yet, such as the
+ * WebSocket close frame with its code or the error response.
+ */
+static void
+http_conn_linger(struct http_conn *c)
+{
+	uv_shutdown_t *req = xmalloc(sizeof(*req));
+
+	c->lingering = 1;
+	free(c->tail);
+	c->tail = NULL;
+	c->tail_len = 0;
+	if (uv_shutdown(req, &c->u.s, http_shutdown_cb) != 0) {
+		free(req);
 		http_conn_close(c);
+		return;
+	}
+	http_conn_deadline(c);
 }
 
 /*

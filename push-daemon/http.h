@@ -76,6 +76,7 @@ struct http_conn {
 	uint8_t dirty;       /* in the flush list */
 	uint8_t writing;     /* a uv_write is in flight */
 	uint8_t close_after; /* close once the output is written */
+	uint8_t lingering;   /* written and shut down: input discarded */
 	uint8_t keep_alive;  /* HTTP: read another request after */
 };
 

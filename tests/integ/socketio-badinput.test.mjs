@@ -131,21 +131,21 @@ describe('after CONNECT', () => {
 		const ph = (num) => `{"_placeholder":true,"num":${num}}`;
 		const ev = (arg) => `["chat_message",${arg}]`;
 		const cases = [
-			[`51-${ev(ph('"splice"'))}`, Buffer.from('x')],
-			[`51-${ev(ph('"__proto__"'))}`, Buffer.from('x')],
-			[`51-${ev(ph(1))}`, Buffer.from('x')],
-			[`51-${ev(ph(-1))}`, Buffer.from('x')],
-			[`51-${ev(ph(4294967296))}`, Buffer.from('x')],
-			[`54294967296-${ev(ph(0))}`, Buffer.from('x')],
-			[`599999999999999999999-${ev(ph(0))}`, null],
+			[`451-${ev(ph('"splice"'))}`, Buffer.from('x')],
+			[`451-${ev(ph('"__proto__"'))}`, Buffer.from('x')],
+			[`451-${ev(ph(1))}`, Buffer.from('x')],
+			[`451-${ev(ph(-1))}`, Buffer.from('x')],
+			[`451-${ev(ph(4294967296))}`, Buffer.from('x')],
+			[`454294967296-${ev(ph(0))}`, Buffer.from('x')],
+			[`4599999999999999999999-${ev(ph(0))}`, null],
 			// Two attachments announced, one sent, then text.
-			[`52-${ev(`${ph(0)},${ph(1)}`)}`, Buffer.from('x')],
+			[`452-${ev(`${ph(0)},${ph(1)}`)}`, Buffer.from('x')],
 			// An attachment nobody announced.
 			[null, Buffer.from('stray binary')],
 			// Binary where the content string belongs.
-			[`51-${ev(`{"room_id":${JSON.stringify(pr.id)
+			[`451-${ev(`{"room_id":${JSON.stringify(pr.id)
 			    },"content":${ph(0)}}`)}`, Buffer.from('not a string')],
-			[`51-${ev(`{"room_id":${ph(0)},"content":"x"}`)}`,
+			[`451-${ev(`{"room_id":${ph(0)},"content":"x"}`)}`,
 				Buffer.from(pr.id)],
 		];
 		for (const [txt, bin] of cases) {

@@ -33,7 +33,7 @@ process.on('exit', () => {
 });
 
 // A TCP port that was free a moment ago on 127.0.0.1.
-function freePort() {
+export function freePort() {
 	return new Promise((res, rej) => {
 		const srv = createServer();
 		srv.unref();
