@@ -4,7 +4,9 @@
  * libjwt checks nothing but the signature and "typ" (NOTES.md 2.1), so this
  * file caps the length before jwt_decode() (its alloca() overflows the
  * stack), pins the algorithm, and checks every claim itself from the
- * verified payload. It must never log a token or any byte of the key.
+ * verified payload; a bounded cache of verified tokens (hashes and claims,
+ * never the text) spares a repeated token the decoding. It must never log a
+ * token or any byte of the key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +32,39 @@ _Static_assert(sizeof(long) >= sizeof(int64_t), "long narrower than int64");
 
 #define TOKEN_JTI_BYTES 16
 
+/* The claims of a verified token that token_claims_time_check() needs. */
+struct token_claims {
+	int64_t uid;
+	int64_t exp;
+	int64_t nbf; /* when has_nbf */
+	int64_t iat; /* 0 when absent */
+	int has_nbf;
+	int has_iat;
+};
+
+/* One verified token: the hash of its text and its claims. */
+struct token_slot {
+	unsigned char hash[crypto_generichash_BYTES];
+	struct token_claims c;
+	int used;
+};
+
+/*
+ * Tokens this process verified with one key, direct-mapped by their
+ * BLAKE2b hash (so no token text is kept, and a lookup compares hashes in
+ * constant time). A valid token evicts whichever one held its slot.
+ */
+struct token_cache {
+	struct token_slot slot[TOKEN_CACHE_SLOTS];
+};
+
 /*
  * Read the key file: no symlink, a regular file, at most TOKEN_KEY_MAX
  * bytes stored as is (raw or hex text alike), without trailing CR/LF.
  * A longer file is refused rather than silently cut, and so is a key
  * shorter than TOKEN_KEY_MIN: an empty key would make libjwt skip the
  * signature check. On failure "k" is left empty and the partial read wiped.
+ * On success "k" also gets an empty cache of verified tokens.
  */
 int
 token_key_load(struct token_key *k, const char *path)
@@ -48,6 +77,7 @@ token_key_load(struct token_key *k, const char *path)
 
 	k->key = NULL;
 	k->len = 0;
+	k->cache = NULL;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		log_warn("%s: open %s", __func__, path);
 		goto out;
@@ -92,6 +122,7 @@ token_key_load(struct token_key *k, const char *path)
 	k->key = xmalloc(len);
 	memcpy(k->key, buf, len);
 	k->len = len;
+	k->cache = xcalloc(1, sizeof(*k->cache));
 	rc = 0;
 out:
 	explicit_bzero(buf, sizeof(buf));
@@ -107,8 +138,13 @@ token_key_finish(struct token_key *k)
 		explicit_bzero(k->key, k->len);
 		free(k->key);
 	}
+	if (k->cache != NULL) {
+		explicit_bzero(k->cache, sizeof(*k->cache));
+		free(k->cache);
+	}
 	k->key = NULL;
 	k->len = 0;
+	k->cache = NULL;
 }
 
 /* Fill "hex" (2 * TOKEN_JTI_BYTES + 1 bytes) with a random token id. */
@@ -310,48 +346,84 @@ token_header_check(const char *seg, size_t seglen)
 }
 
 /*
- * The claims check of NOTES.md 2.2 on the verified payload "c". A token is
- * expired once now >= exp + leeway: with leeway L it is still good during
- * the L seconds that follow "exp" and refused from exp + L on. "nbf" and
- * "iat", when present, must be integers <= now + leeway. Stores the user
- * id and iat (0 when absent) on success; returns 0 or -1 with a reason in
- * "*why".
+ * The claims of the verified payload "c" (NOTES.md 2.2): "exp" required
+ * and an integer, "nbf" and "iat" integers when present, "sub" a user id.
+ * Returns 0, or -1 with a reason in "*why".
  */
 static int
-token_claims_check(json_t *c, int64_t now, int64_t leeway, int64_t *uid,
-    int64_t *iat, const char **why)
+token_claims_read(json_t *c, struct token_claims *out, const char **why)
 {
 	json_t *v;
-	int64_t horizon = token_add_sat(now, leeway), id, t = 0;
 
+	memset(out, 0, sizeof(*out));
 	v = json_object_get(c, "exp");
 	if (!json_is_integer(v)) {
 		*why = "exp missing or not an integer";
 		return -1;
 	}
-	if (now >= token_add_sat(json_integer_value(v), leeway)) {
-		*why = "expired";
-		return -1;
-	}
-	if ((v = json_object_get(c, "nbf")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) > horizon)) {
-		*why = "nbf not an integer or in the future";
-		return -1;
-	}
-	if ((v = json_object_get(c, "iat")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) > horizon) {
-			*why = "iat not an integer or in the future";
+	out->exp = json_integer_value(v);
+	if ((v = json_object_get(c, "nbf")) != NULL) {
+		if (!json_is_integer(v)) {
+			*why = "nbf not an integer";
 			return -1;
 		}
-		t = json_integer_value(v);
+		out->nbf = json_integer_value(v);
+		out->has_nbf = 1;
 	}
-	if (token_sub_parse(json_object_get(c, "sub"), &id) == -1) {
+	if ((v = json_object_get(c, "iat")) != NULL) {
+		if (!json_is_integer(v)) {
+			*why = "iat not an integer";
+			return -1;
+		}
+		out->iat = json_integer_value(v);
+		out->has_iat = 1;
+	}
+	if (token_sub_parse(json_object_get(c, "sub"), &out->uid) == -1) {
 		*why = "sub missing or not a user id";
 		return -1;
 	}
-	*uid = id;
-	*iat = t;
 	return 0;
+}
+
+/*
+ * The time checks of NOTES.md 2.2 at "now". A token is expired once now >=
+ * exp + leeway: with leeway L it is still good during the L seconds that
+ * follow "exp" and refused from exp + L on. "nbf" and "iat", when present,
+ * must be <= now + leeway. Returns 0, or -1 with a reason in "*why".
+ */
+static int
+token_claims_time_check(
+    const struct token_claims *c, int64_t now, int64_t leeway, const char **why)
+{
+	int64_t horizon = token_add_sat(now, leeway);
+
+	if (now >= token_add_sat(c->exp, leeway)) {
+		*why = "expired";
+		return -1;
+	}
+	if (c->has_nbf && c->nbf > horizon) {
+		*why = "nbf in the future";
+		return -1;
+	}
+	if (c->has_iat && c->iat > horizon) {
+		*why = "iat in the future";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The slot of "tok" in "cache" and its hash in "hash"; returns the slot,
+ * which holds "tok" when token_slot_match() says so.
+ */
+static struct token_slot *
+token_cache_slot(struct token_cache *cache, const char *tok, size_t len,
+    unsigned char hash[crypto_generichash_BYTES])
+{
+	crypto_generichash(hash, crypto_generichash_BYTES,
+	    (const unsigned char *)tok, len, NULL, 0);
+	return &cache->slot[(hash[0] | (size_t)hash[1] << 8) %
+	    TOKEN_CACHE_SLOTS];
 }
 
 /*
@@ -359,14 +431,19 @@ token_claims_check(json_t *c, int64_t now, int64_t leeway, int64_t *uid,
  * cap, a key of at least TOKEN_KEY_MIN bytes (libjwt skips the signature
  * check for an empty key, so this fails closed even if startup missed it),
  * jwt_decode(), alg pinned to HS256 (by libjwt and in our own strict
- * reading of the header), then our own claim checks. Every
- * failure is CHAT_ERR_AUTH with a debug reason that never quotes the token.
+ * reading of the header), then our own claim checks. A token found in the
+ * key's cache was through all of that with this key; only the time checks
+ * run again. Every failure is CHAT_ERR_AUTH with a debug reason that never
+ * quotes the token.
  */
 enum chat_err
 token_check(const struct token_key *k, const char *tok, int64_t now,
     int64_t leeway, int64_t *uid, int64_t *iat)
 {
+	unsigned char hash[crypto_generichash_BYTES];
 	const char *payload, *why = NULL;
+	struct token_slot *slot = NULL;
+	struct token_claims c;
 	size_t hlen, plen;
 	jwt_t *j = NULL;
 	json_t *claims = NULL;
@@ -382,6 +459,14 @@ token_check(const struct token_key *k, const char *tok, int64_t now,
 		why = "length, alphabet or segments";
 		goto out;
 	}
+	if (k->cache != NULL) {
+		slot = token_cache_slot(k->cache, tok, strlen(tok), hash);
+		if (slot->used &&
+		    sodium_memcmp(slot->hash, hash, sizeof(hash)) == 0) {
+			c = slot->c;
+			goto verified;
+		}
+	}
 	if (jwt_decode(&j, tok, k->key, (int)k->len) != 0) {
 		j = NULL;
 		why = "signature, header or encoding";
@@ -396,8 +481,18 @@ token_check(const struct token_key *k, const char *tok, int64_t now,
 		why = "payload not a JSON object without duplicate keys";
 		goto out;
 	}
-	if (token_claims_check(claims, now, leeway, uid, iat, &why) == -1)
+	if (token_claims_read(claims, &c, &why) == -1)
 		goto out;
+	if (slot != NULL) {
+		memcpy(slot->hash, hash, sizeof(hash));
+		slot->c = c;
+		slot->used = 1;
+	}
+verified:
+	if (token_claims_time_check(&c, now, leeway, &why) == -1)
+		goto out;
+	*uid = c.uid;
+	*iat = c.iat;
 	rc = CHAT_OK;
 out:
 	if (why != NULL)

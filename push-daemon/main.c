@@ -234,7 +234,7 @@ main_chat(const struct conf *cf, const struct priv *pv)
 	        .send_queue_max = (uint64_t)cf->send_queue_max,
 	        .handshake_timeout = (uint64_t)cf->handshake_timeout},
 	};
-	struct token_key key = {NULL, 0};
+	struct token_key key = {NULL, 0, NULL};
 	struct main_ctx ctx;
 	struct db *db = NULL;
 	uv_loop_t loop;

@@ -24,7 +24,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned char fuzz_key_bytes[32] = "fuzz-key-0123456789abcdef012345";
-static const struct token_key fuzz_key = {fuzz_key_bytes, 32};
+static const struct token_key fuzz_key = {fuzz_key_bytes, 32, NULL};
 
 /* Append the base64url (no padding) of "len" bytes at "p" to "dst". */
 static char *

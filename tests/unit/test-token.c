@@ -24,7 +24,7 @@
 #define HDR256   "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 static unsigned char test_keybytes[] = "0123456789abcdef0123456789abcdef";
-static const struct token_key test_key = {test_keybytes, 32};
+static const struct token_key test_key = {test_keybytes, 32, NULL};
 
 enum sig { SIG_HS256, SIG_HS384, SIG_HS512, SIG_EMPTY, SIG_GARBAGE };
 
@@ -145,12 +145,50 @@ craft(const char *hdr, const char *payload, enum sig sig)
 	return craft_key(hdr, payload, sig, test_key.key, test_key.len);
 }
 
-/* token_check() with the fixture key at "now"; uid/iat set on CHAT_OK. */
+/*
+ * The fixture key loaded with token_key_load(), so with a cache of
+ * verified tokens; loaded once per test process.
+ */
+static const struct token_key *
+cached_key(void)
+{
+	static struct token_key k = {NULL, 0, NULL};
+	char path[] = "/tmp/test-token-key.XXXXXX";
+	int fd;
+
+	if (k.key != NULL)
+		return &k;
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, test_keybytes, 32), 32);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(token_key_load(&k, path), 0);
+	ck_assert_ptr_nonnull(k.cache);
+	unlink(path);
+	return &k;
+}
+
+/*
+ * token_check() with the fixture key at "now"; uid/iat set on CHAT_OK.
+ * Every row also runs twice on the cached key (a miss, then a hit when the
+ * token was accepted before, at any "now"), which must answer the same.
+ */
 static enum chat_err
 check_at(
     const char *tok, int64_t now, int64_t leeway, int64_t *uid, int64_t *iat)
 {
-	return token_check(&test_key, tok, now, leeway, uid, iat);
+	enum chat_err e = token_check(&test_key, tok, now, leeway, uid, iat);
+	int64_t u2 = -5, i2 = -5;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		ck_assert_int_eq(
+		    token_check(cached_key(), tok, now, leeway, &u2, &i2), e);
+		if (e == CHAT_OK) {
+			ck_assert_int_eq(u2, *uid);
+			ck_assert_int_eq(i2, *iat);
+		}
+	}
+	return e;
 }
 
 /* Expect "tok" to be rejected at T0, and "uid" to stay untouched. */
@@ -216,7 +254,7 @@ END_TEST
 
 START_TEST(issue_refuses)
 {
-	struct token_key shortkey = {test_keybytes, 31};
+	struct token_key shortkey = {test_keybytes, 31, NULL};
 	char sentinel[] = "untouched", *tok = sentinel;
 
 	ck_assert_int_eq(token_issue(&shortkey, 42, T0, LIFETIME, &tok), -1);
@@ -273,6 +311,42 @@ START_TEST(tampered)
 	expect_reject(craft_key(HDR256, p, SIG_HS256, k2, 32));
 	free(other);
 	free(p);
+}
+END_TEST
+
+START_TEST(cache_rows)
+{
+	const struct token_key *k = cached_key();
+	int64_t uid = 0, iat = 0, i;
+	char *tok = NULL, *bad, *many[3 * TOKEN_CACHE_SLOTS];
+
+	ck_assert_int_eq(token_issue(&test_key, 6, T0, LIFETIME, &tok), 0);
+	ck_assert_int_eq(token_check(k, tok, T0, 0, &uid, &iat), CHAT_OK);
+	/* Cached, yet still expired at exp and not yet valid before iat. */
+	ck_assert_int_eq(
+	    token_check(k, tok, T0 + LIFETIME, 0, &uid, &iat), CHAT_ERR_AUTH);
+	ck_assert_int_eq(
+	    token_check(k, tok, T0 - 1, 0, &uid, &iat), CHAT_ERR_AUTH);
+	/* One signature bit off: not the cached token. */
+	bad = xstrdup(tok);
+	bad[strlen(bad) - 2] ^= 1;
+	ck_assert_int_eq(token_check(k, bad, T0, 0, &uid, &iat), CHAT_ERR_AUTH);
+	free(bad);
+	/* More tokens than slots: evictions never accept a wrong user. */
+	for (i = 0; i < 3 * TOKEN_CACHE_SLOTS; i++)
+		ck_assert_int_eq(
+		    token_issue(&test_key, i + 1, T0, LIFETIME, &many[i]), 0);
+	for (i = 0; i < 6 * TOKEN_CACHE_SLOTS; i++) {
+		uid = 0;
+		ck_assert_int_eq(
+		    token_check(k, many[i % (3 * TOKEN_CACHE_SLOTS)], T0, 0,
+		        &uid, &iat),
+		    CHAT_OK);
+		ck_assert_int_eq(uid, i % (3 * TOKEN_CACHE_SLOTS) + 1);
+	}
+	for (i = 0; i < 3 * TOKEN_CACHE_SLOTS; i++)
+		free(many[i]);
+	free(tok);
 }
 END_TEST
 
@@ -593,8 +667,9 @@ END_TEST
 START_TEST(weak_key_fails_closed)
 {
 	/* libjwt skips the signature for a NULL or empty key: we must not. */
-	struct token_key none = {NULL, 0}, empty = {test_keybytes, 0},
-	                 shortk = {test_keybytes, 31};
+	struct token_key none = {NULL, 0, NULL},
+	                 empty = {test_keybytes, 0, NULL},
+	                 shortk = {test_keybytes, 31, NULL};
 	char *p = payload_valid(""), *tok = craft(HDR256, p, SIG_GARBAGE);
 	char *good = craft(HDR256, p, SIG_HS256);
 	char *short_signed = craft_key(HDR256, p, SIG_HS256, test_keybytes, 31);
@@ -665,7 +740,7 @@ key_try(const void *data, size_t len, struct token_key *k)
 START_TEST(key_sizes)
 {
 	unsigned char raw[TOKEN_KEY_MAX + 2];
-	struct token_key k = {NULL, 0};
+	struct token_key k = {NULL, 0, NULL};
 	size_t i;
 
 	for (i = 0; i < sizeof(raw); i++)
@@ -710,7 +785,7 @@ END_TEST
 
 START_TEST(key_files)
 {
-	struct token_key k = {NULL, 0};
+	struct token_key k = {NULL, 0, NULL};
 	char *target =
 	    key_write("real", "0123456789abcdef0123456789abcdef", 32);
 	char *link = xasprintf("%s/link", keydir);
@@ -750,6 +825,7 @@ token_suite(void)
 	tcase_add_test(tc, issue_refuses);
 	tcase_add_test(tc, crafted_valid);
 	tcase_add_test(tc, tampered);
+	tcase_add_test(tc, cache_rows);
 	tcase_add_test(tc, alg_rows);
 	tcase_add_test(tc, header_rows);
 	tcase_add_test(tc, shape_rows);
