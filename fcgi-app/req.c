@@ -87,6 +87,7 @@ req_free(struct req *r)
 	if (r->authed)
 		db_user_finish(&r->user);
 	json_decref(r->out);
+	free(r->text);
 	for (i = 0; i < r->nheaders; i++)
 		free(r->headers[i]);
 	free(r);
@@ -244,8 +245,18 @@ void
 req_reply(struct req *r, int status, json_t *body)
 {
 	json_decref(r->out);
+	free(r->text);
+	r->text = NULL;
 	r->status = status;
 	r->out = body;
+}
+
+void
+req_reply_text(struct req *r, int status, char *text, size_t len)
+{
+	req_reply(r, status, NULL);
+	r->text = text;
+	r->textlen = len;
 }
 
 void
@@ -362,14 +373,18 @@ req_send(struct req *r)
 	size_t i, len;
 	int n;
 
-	if (r->status == 0 || r->out == NULL) {
+	if (r->status == 0 || (r->out == NULL && r->text == NULL)) {
 		log_warnx("%s: no response set", __func__);
 		req_error(r, 500, "Internal Server Error");
 	}
-	if ((body = json_dumps(r->out, JSON_COMPACT)) == NULL)
+	if (r->text != NULL) {
+		body = r->text;
+		len = r->textlen;
+		r->text = NULL;
+	} else if ((body = json_dumps(r->out, JSON_COMPACT)) == NULL)
 		fatalx("%s: json_dumps", __func__);
-	/* cppcheck-suppress nullPointerRedundantCheck ; fatalx() returns not */
-	len = strlen(body);
+	else
+		len = strlen(body);
 	/* libfcgi's own printf lacks %zu: format here. */
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"

@@ -41,12 +41,14 @@ struct req {
 	const char *remote; /* borrowed REMOTE_ADDR; "" when absent */
 	char *body;         /* NUL-terminated, after req_body_read() */
 	size_t bodylen;
-	int64_t now_ms;                 /* when the request was accepted */
-	int64_t room;                   /* the {id} of the path, 0 when none */
-	int authed;                     /* "user" is filled */
-	struct db_user user;            /* the caller, after req_auth() */
-	int status;                     /* 0 until a response is set */
-	json_t *out;                    /* response body */
+	int64_t now_ms;      /* when the request was accepted */
+	int64_t room;        /* the {id} of the path, 0 when none */
+	int authed;          /* "user" is filled */
+	struct db_user user; /* the caller, after req_auth() */
+	int status;          /* 0 until a response is set */
+	json_t *out;         /* response body, or: */
+	char *text;          /* response body as JSON text */
+	size_t textlen;
 	char *headers[REQ_HEADERS_MAX]; /* extra "Name: value" lines */
 	size_t nheaders;
 };
@@ -83,6 +85,11 @@ int req_json_object(struct req *r, json_t **obj);
 
 /* Set the response: "status" with "body" (stolen). Only once a request. */
 void req_reply(struct req *r, int status, json_t *body);
+/*
+ * Set the response: "status" with the JSON text "text" of "len" bytes
+ * (stolen), written as is: for bodies built without jansson.
+ */
+void req_reply_text(struct req *r, int status, char *text, size_t len);
 /* Set the response {"detail": "<detail>"}. */
 void req_error(struct req *r, int status, const char *detail);
 /* 401 with WWW-Authenticate: Bearer and {"detail": "<detail>"}. */

@@ -19,14 +19,17 @@
 /*
  * GET /chat/chat_rooms/{id}/messages?limit=&before=|after=: one page of
  * the history, oldest first. Parameters are validated before membership,
- * as FastAPI validates before the handler runs.
+ * as FastAPI validates before the handler runs. The page is written as
+ * JSON text straight from the rows (db_msgs_text), without a jansson tree.
  */
 void
 route_msg_list(struct req *r)
 {
-	json_t *errs = json_array(), *out = NULL;
+	json_t *errs = json_array();
 	int64_t limit, before, after;
 	enum chat_err e;
+	char *out = NULL;
+	size_t len = 0;
 
 	if (reqval_msg_query(errs, r->query, strlen(r->query), &limit, &before,
 	        &after) == -1) {
@@ -36,10 +39,10 @@ route_msg_list(struct req *r)
 	}
 	e = db_room_is_member(r->app->db, r->room, r->user.id);
 	if (e == CHAT_OK)
-		e = db_msgs_json(
-		    r->app->db, r->room, (int)limit, before, after, &out);
+		e = db_msgs_text(
+		    r->app->db, r->room, (int)limit, before, after, &out, &len);
 	if (e == CHAT_OK)
-		req_reply(r, 200, out);
+		req_reply_text(r, 200, out, len);
 	else if (e == CHAT_ERR_NOTFOUND)
 		req_error(r, 404, ROUTE_ROOM_NOTFOUND);
 	else

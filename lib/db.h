@@ -114,6 +114,13 @@ enum chat_err db_msg_json(struct db *db, int64_t id, json_t **out);
 enum chat_err db_msgs_json(struct db *db, int64_t room, int limit,
     int64_t before, int64_t after, json_t **out);
 /*
+ * The same page as JSON text ("*out" a new string of "*outlen" bytes), the
+ * bytes json_dumps() writes for db_msgs_json()'s array with JSON_COMPACT,
+ * without building the tree (the REST history route).
+ */
+enum chat_err db_msgs_text(struct db *db, int64_t room, int limit,
+    int64_t before, int64_t after, char **out, size_t *outlen);
+/*
  * Messages newer than "after" in any room of "user", oldest first, at most
  * "limit" (catch-up). "*more" is set when more remain.
  */

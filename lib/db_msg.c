@@ -6,6 +6,8 @@
  * through db_begin()/db_end(), and never builds SQL.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -13,6 +15,9 @@
 #include "chat.h"
 #include "db.h"
 #include "db_int.h"
+#include "jsonw.h"
+#include "log.h"
+#include "xmalloc.h"
 
 /*
  * Insert a message idempotently on (room, sender, client_id) and move the
@@ -187,6 +192,127 @@ db_msgs_json(struct db *db, int64_t room, int limit, int64_t before,
 		return db_error(db, rc, __func__);
 	}
 	return db_msgs_run(db, st, after <= 0, limit, out, NULL, __func__);
+}
+
+/* Append the string literal "lit" to "w" as is. */
+#define DB_MSG_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
+
+/*
+ * Text column "i" of "st" as a JSON string, or null for SQL NULL, appended
+ * to "w" as db_col_json() would serialise it. Returns 0, or -1 after
+ * logging when the text is not UTF-8.
+ */
+static int
+db_col_text_add(sqlite3_stmt *st, int i, struct jsonw *w)
+{
+	const unsigned char *s;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+		DB_MSG_LIT(w, "null");
+		return 0;
+	}
+	if ((s = sqlite3_column_text(st, i)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (jsonw_string_add(w, (const char *)s,
+	        (size_t)sqlite3_column_bytes(st, i)) == -1) {
+		log_warnx("%s: %s is not valid UTF-8", __func__,
+		    sqlite3_column_name(st, i));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The message object of the current row of "st" (MSG_COLS) appended to
+ * "w" as JSON text, the same bytes as json_dumps() of db_msg_row() with
+ * JSON_COMPACT. Returns 0, or -1 after logging.
+ */
+static int
+db_msg_row_text(sqlite3_stmt *st, struct jsonw *w)
+{
+	char when[CHAT_TIME_LEN];
+	int bad = 0;
+
+	DB_MSG_LIT(w, "{\"id\":");
+	jsonw_id_add(w, sqlite3_column_int64(st, 0));
+	DB_MSG_LIT(w, ",\"room_id\":");
+	jsonw_id_add(w, sqlite3_column_int64(st, 1));
+	DB_MSG_LIT(w, ",\"sender\":");
+	bad |= db_col_text_add(st, 2, w);
+	DB_MSG_LIT(w, ",\"sender_id\":");
+	jsonw_id_add(w, sqlite3_column_int64(st, 3));
+	DB_MSG_LIT(w, ",\"sender_username\":");
+	bad |= db_col_text_add(st, 4, w);
+	DB_MSG_LIT(w, ",\"content\":");
+	bad |= db_col_text_add(st, 5, w);
+	DB_MSG_LIT(w, ",\"media_url\":");
+	bad |= db_col_text_add(st, 6, w);
+	DB_MSG_LIT(w, ",\"client_id\":");
+	bad |= db_col_text_add(st, 7, w);
+	DB_MSG_LIT(w, ",\"timestamp\":\"");
+	chat_time_fmt(sqlite3_column_int64(st, 8), when);
+	jsonw_raw_add(w, when, strlen(when));
+	DB_MSG_LIT(w, "\"}");
+	return bad ? -1 : 0;
+}
+
+/*
+ * db_msgs_json() written as text: the rows of the bound query "st" are
+ * appended one after the other, their offsets kept, and the array is then
+ * put together in output order ("reverse" for newest-first queries).
+ */
+enum chat_err
+db_msgs_text(struct db *db, int64_t room, int limit, int64_t before,
+    int64_t after, char **out, size_t *outlen)
+{
+	struct jsonw rows, a;
+	sqlite3_stmt *st;
+	size_t *off = NULL, n = 0, i, k;
+	enum chat_err e = CHAT_OK;
+	int rc, reverse = after <= 0;
+
+	if (limit < 1 || (before > 0 && after > 0))
+		return CHAT_ERR_INVALID;
+	jsonw_init(&rows);
+	jsonw_init(&a);
+	st = db->st[before > 0 ? STMT_MSGS_BEFORE
+	        : after > 0    ? STMT_MSGS_AFTER
+	                       : STMT_MSGS_NEWEST];
+	if ((rc = sqlite3_bind_int64(st, 1, room)) ||
+	    (rc = sqlite3_bind_int64(st, 2, limit)) ||
+	    ((before > 0 || after > 0) &&
+	        (rc = sqlite3_bind_int64(
+	             st, 3, before > 0 ? before : after)))) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	off = xcalloc((size_t)limit + 1, sizeof(*off));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit) {
+		if (db_msg_row_text(st, &rows) == -1) {
+			e = CHAT_ERR_DB;
+			goto out;
+		}
+		off[++n] = rows.len;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	jsonw_raw_add(&a, "[", 1);
+	for (i = 0; i < n; i++) {
+		k = reverse ? n - 1 - i : i;
+		if (i > 0)
+			jsonw_raw_add(&a, ",", 1);
+		jsonw_raw_add(&a, rows.s + off[k], off[k + 1] - off[k]);
+	}
+	jsonw_raw_add(&a, "]", 1);
+	*out = jsonw_steal(&a, outlen);
+out:
+	db_done(st);
+	free(off);
+	jsonw_finish(&rows);
+	jsonw_finish(&a);
+	return e;
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -133,6 +134,71 @@ START_TEST(test_pagination)
 	ck_assert_int_eq(db_room_json(db, r, 5, &j), CHAT_OK);
 	tids(json_object_get(j, "messages"), ids + 5, 5);
 	json_decref(j);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * Expect db_msgs_text() to write the very bytes json_dumps() writes for
+ * db_msgs_json()'s page with the same arguments.
+ */
+static void
+text_same(struct db *db, int64_t room, int limit, int64_t before, int64_t after)
+{
+	json_t *j = NULL;
+	char *want, *got = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(
+	    db_msgs_json(db, room, limit, before, after, &j), CHAT_OK);
+	want = json_dumps(j, JSON_COMPACT);
+	ck_assert_int_eq(
+	    db_msgs_text(db, room, limit, before, after, &got, &len), CHAT_OK);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	json_decref(j);
+}
+
+START_TEST(test_msgs_text)
+{
+	struct db *db = topen();
+	int64_t a, b, r, ids[5];
+	char *out = NULL;
+	size_t len = 0;
+	int created;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	r = troom(db, "r", a, &b, 1, 1000);
+	ids[0] = tmsg(db, r, a, "plain", 2000);
+	ids[1] = tmsg(
+	    db, r, b, "q\"b\\s\n\t\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80", 2001);
+	ck_assert_int_eq(db_msg_insert(db, r, a, "", "/media/x.png", "c-1",
+	                     1795860909123, &ids[2], &created),
+	    CHAT_OK);
+	ids[3] = tmsg(db, r, b, "</script>", 2003);
+	ids[4] = tmsg(db, r, a, "last", 2004);
+	text_same(db, r, 50, 0, 0);
+	text_same(db, r, 2, 0, 0);
+	text_same(db, r, 1, 0, 0);
+	text_same(db, r, 2, ids[3], 0);
+	text_same(db, r, 2, 0, ids[1]);
+	text_same(db, r, 50, 0, ids[4]); /* empty: [] */
+	text_same(db, r, 50, ids[0], 0);
+	text_same(db, r + 100, 50, 0, 0); /* no such room: [] */
+	ck_assert_int_eq(
+	    db_msgs_text(db, r, 0, 0, 0, &out, &len), CHAT_ERR_INVALID);
+	ck_assert_int_eq(db_msgs_text(db, r, 3, ids[3], ids[1], &out, &len),
+	    CHAT_ERR_INVALID);
+	ck_assert_ptr_null(out);
+	/* Text that is not UTF-8 (written behind the library): an error. */
+	traw_exec("UPDATE messages SET content = CAST(x'ff' AS TEXT) "
+	          "WHERE content = 'last'");
+	ck_assert_int_eq(
+	    db_msgs_text(db, r, 50, 0, 0, &out, &len), CHAT_ERR_DB);
+	ck_assert_ptr_null(out);
 	db_free(db);
 }
 END_TEST
@@ -408,6 +474,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_msg_insert);
 	tcase_add_test(tc, test_pagination);
+	tcase_add_test(tc, test_msgs_text);
 	tcase_add_test(tc, test_catch_up);
 	tcase_add_test(tc, test_catch_up_between);
 	tcase_add_test(tc, test_msgs_after);
