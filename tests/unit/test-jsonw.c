@@ -98,7 +98,11 @@ START_TEST(test_growth)
 	free(s);
 	jsonw_init(&w);
 	jsonw_id_add(&w, INT64_MAX);
-	ck_assert_str_eq(w.s, "\"9223372036854775807\"");
+	jsonw_id_add(&w, 0);
+	jsonw_id_add(&w, INT64_MIN);
+	ck_assert_str_eq(w.s,
+	    "\"9223372036854775807\"\"0\""
+	    "\"-9223372036854775808\"");
 	jsonw_finish(&w);
 	jsonw_finish(&w); /* harmless twice */
 }
