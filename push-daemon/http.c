@@ -18,7 +18,8 @@
 #include "ws.h"
 #include "xmalloc.h"
 
-#define HTTP_WRITE_BATCH 64 /* buffers per uv_write */
+#define HTTP_WRITE_BATCH 64   /* buffers per uv_write */
+#define HTTP_QFREE_MAX   4096 /* spare queue entries kept for reuse */
 
 /* A queued piece of output: "b" from offset "off". */
 struct http_qent {
@@ -40,6 +41,36 @@ static void http_conn_flush(struct http_conn *c);
 static void http_conn_linger(struct http_conn *c);
 static int http_conn_try_write(struct http_conn *c);
 static void http_hs_timer_cb(uv_timer_t *t);
+
+/*
+ * A queue entry: a spare one when there is one, so that a broadcast to
+ * many sockets does not call malloc and free once per socket.
+ */
+static struct http_qent *
+http_qent_get(struct http_srv *srv)
+{
+	struct http_qent *q = srv->qfree;
+
+	if (q == NULL)
+		return xmalloc(sizeof(*q));
+	srv->qfree = q->next;
+	srv->nqfree--;
+	return q;
+}
+
+/* Release "q" and its buffer reference; keep it spare if there is room. */
+static void
+http_qent_put(struct http_srv *srv, struct http_qent *q)
+{
+	http_buf_unref(q->b);
+	if (srv->nqfree >= HTTP_QFREE_MAX) {
+		free(q);
+		return;
+	}
+	q->next = srv->qfree;
+	srv->qfree = q;
+	srv->nqfree++;
+}
 
 struct http_buf *
 http_buf_new(size_t len)
@@ -152,7 +183,7 @@ http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 		return -1;
 	if (c->state == HTTP_CONN_WS && http_conn_room(c, b->len - off) == -1)
 		return -1;
-	q = xmalloc(sizeof(*q));
+	q = http_qent_get(c->srv);
 	q->next = NULL;
 	q->b = http_buf_ref(b);
 	q->off = off;
@@ -166,16 +197,15 @@ http_conn_send(struct http_conn *c, struct http_buf *b, uint32_t off)
 	return 0;
 }
 
-/* Free the queue entries of list "q". */
+/* Release the queue entries of list "q". */
 static void
-http_qent_free_list(struct http_qent *q)
+http_qent_put_list(struct http_srv *srv, struct http_qent *q)
 {
 	struct http_qent *next;
 
 	for (; q != NULL; q = next) {
 		next = q->next;
-		http_buf_unref(q->b);
-		free(q);
+		http_qent_put(srv, q);
 	}
 }
 
@@ -281,7 +311,7 @@ http_conn_close(struct http_conn *c)
 	c->wait_hdrs = NULL;
 	c->tail = c->msg = NULL;
 	c->tail_len = c->msg_len = 0;
-	http_qent_free_list(c->qhead);
+	http_qent_put_list(srv, c->qhead);
 	c->qhead = c->qlast = NULL;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -385,7 +415,7 @@ http_write_cb(uv_write_t *w, int status)
 
 	for (q = wr->ents; q != NULL; q = q->next)
 		c->qbytes -= q->b->len - q->off;
-	http_qent_free_list(wr->ents);
+	http_qent_put_list(c->srv, wr->ents);
 	free(wr);
 	c->writing = 0;
 	if (c->qbytes <= c->srv->lim.send_queue_max)
@@ -431,8 +461,7 @@ http_conn_try_write(struct http_conn *c)
 		r -= (int)(q->b->len - q->off);
 		c->qbytes -= q->b->len - q->off;
 		c->qhead = q->next;
-		http_buf_unref(q->b);
-		free(q);
+		http_qent_put(c->srv, q);
 	}
 	if (c->qhead == NULL)
 		c->qlast = NULL;
@@ -473,7 +502,7 @@ http_conn_flush(struct http_conn *c)
 	if (c->qhead == NULL)
 		c->qlast = NULL;
 	if (uv_write(&wr->w, &c->u.s, bufs, n, http_write_cb) != 0) {
-		http_qent_free_list(wr->ents);
+		http_qent_put_list(c->srv, wr->ents);
 		free(wr);
 		http_conn_close(c);
 		return;
@@ -516,26 +545,49 @@ http_conn_linger(struct http_conn *c)
 	http_conn_deadline(c);
 }
 
+/* The pace is over: the loop turns, and its prepare handle flushes. */
+static void
+http_pace_timer_cb(uv_timer_t *t)
+{
+	(void)t;
+}
+
 /*
  * End of a loop turn, right before the loop waits for I/O (so output
  * queued by timers and by I/O callbacks alike leaves now): let the layers
  * above run, then write, and release connections closed meanwhile.
+ * Busy turns are paced: after a flush that wrote to HTTP_PACE_CONNS
+ * connections or more, the next one waits until HTTP_PACE_MS later (the
+ * loop keeps reading meanwhile), so that a socket's frames of several
+ * turns leave in one write, and one group commit stores the messages of
+ * several turns. After a quiet flush the next one runs at once.
  */
 static void
 http_prepare_cb(uv_prepare_t *h)
 {
 	struct http_srv *srv = h->data;
 	struct http_conn *c;
+	uint64_t now = uv_now(srv->loop);
+	unsigned int n = 0;
 
+	if (now < srv->pace_until) {
+		if (!uv_is_active((uv_handle_t *)&srv->pace_timer))
+			uv_timer_start(&srv->pace_timer, http_pace_timer_cb,
+			    srv->pace_until - now, 0);
+		return;
+	}
 	srv->cbs.turn(srv->arg);
 	while ((c = srv->dirty) != NULL) {
 		srv->dirty = c->dnext;
 		c->dirty = 0;
 		if (c->state == HTTP_CONN_CLOSING)
 			uv_close(&c->u.h, http_conn_free_cb);
-		else
+		else {
 			http_conn_flush(c);
+			n++;
+		}
 	}
+	srv->pace_until = n >= HTTP_PACE_CONNS ? now + HTTP_PACE_MS : 0;
 }
 
 static void
@@ -616,12 +668,14 @@ http_srv_init(struct http_srv *srv, uv_loop_t *loop,
 	srv->arg = arg;
 	timeq_init(&srv->hsq, lim->handshake_timeout);
 	if (uv_prepare_init(loop, &srv->prepare) != 0 ||
-	    uv_timer_init(loop, &srv->hs_timer) != 0) {
+	    uv_timer_init(loop, &srv->hs_timer) != 0 ||
+	    uv_timer_init(loop, &srv->pace_timer) != 0) {
 		log_warnx("%s: cannot set up loop handles", __func__);
 		return -1;
 	}
 	srv->prepare.data = srv;
 	srv->hs_timer.data = srv;
+	srv->pace_timer.data = srv;
 	uv_prepare_start(&srv->prepare, http_prepare_cb);
 	uv_unref((uv_handle_t *)&srv->prepare);
 	return 0;
@@ -684,6 +738,7 @@ http_srv_listen_unix(struct http_srv *srv, const char *path)
 void
 http_srv_stop(struct http_srv *srv)
 {
+	struct http_qent *q;
 	struct http_conn *c;
 	int i;
 
@@ -700,4 +755,10 @@ http_srv_stop(struct http_srv *srv)
 	}
 	uv_close((uv_handle_t *)&srv->prepare, NULL);
 	uv_close((uv_handle_t *)&srv->hs_timer, NULL);
+	uv_close((uv_handle_t *)&srv->pace_timer, NULL);
+	while ((q = srv->qfree) != NULL) {
+		srv->qfree = q->next;
+		free(q);
+	}
+	srv->nqfree = 0;
 }

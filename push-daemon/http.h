@@ -23,6 +23,8 @@
 #define HTTP_READ_BUF   65536 /* the one loop-wide read buffer */
 #define HTTP_SLOW_GRACE 2000  /* ms a send queue may stay over its limit */
 #define HTTP_SLOW_HARD  8     /* times the limit that cuts a reader at once */
+#define HTTP_PACE_MS    10    /* ms between two busy end-of-turn flushes */
+#define HTTP_PACE_CONNS 32    /* connections written that make a flush busy */
 
 /*
  * A shared output buffer: one encoded packet is queued to every receiver
@@ -92,7 +94,10 @@ struct http_cbs {
 	    uint8_t *data, size_t len);
 	/* "c" is closing: whoever uses it must forget it now. */
 	void (*closed)(void *arg, struct http_conn *c);
-	/* Once per loop turn, before queued output is written. */
+	/*
+	 * Before queued output is written: once per loop turn, or once per
+	 * HTTP_PACE_MS while turns are paced (see http_prepare_cb()).
+	 */
 	void (*turn)(void *arg);
 };
 
@@ -117,10 +122,14 @@ struct http_srv {
 	int nlis;
 	uv_prepare_t prepare;    /* end of each loop turn: flush */
 	uv_timer_t hs_timer;     /* first deadline of "hsq" */
+	uv_timer_t pace_timer;   /* wakes the loop for a paced flush */
 	struct timeq hsq;        /* handshake and upgrade deadlines */
 	struct http_conn *conns; /* every open connection */
 	struct http_conn *dirty; /* connections to flush this turn */
+	struct http_qent *qfree; /* spare queue entries */
 	uint64_t nconns;
+	uint64_t pace_until; /* loop ms before which no flush runs, or 0 */
+	uint32_t nqfree;
 	int stopping;
 };
 

@@ -6,7 +6,9 @@
 // error event, the room/message aliases, client_id idempotency, REST posts
 // pushed to sockets, rooms created while connected, 200 rapid messages
 // arriving complete and in order, and the message rate limit shared by
-// REST and Socket.IO.
+// REST and Socket.IO, and a burst fanned out to 40 sockets (more than
+// one busy flush, so later flushes are paced) arriving complete and in
+// order at each.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -315,6 +317,30 @@ describe('200 rapid messages from one sender', () => {
 				assert.ok(BigInt(got[i].message.id) >
 				    BigInt(got[i - 1].message.id), `order at ${i}`);
 		}
+	});
+});
+
+describe('a burst to 40 sockets of a member (paced flushes)', () => {
+	test('every socket gets every message once, in order', async () => {
+		const N = 60;
+		const tag = randomBytes(3).toString('hex');
+		const socks = [];
+		for (let i = 0; i < 40; i++)
+			socks.push(await connect(U, b, { transport: 'websocket' }));
+		const acks = [];
+		for (let i = 0; i < N; i++)
+			acks.push(ack(a1, 'chat_message', { room_id: room.id,
+				content: `${tag} ${i}` }, 60000));
+		const res = await Promise.all(acks);
+		const ids = res.map((r) => r.message.id);
+		for (const s of socks) {
+			await gotIds(s, ids, 60000);
+			const got = responses(s, room.id).filter((x) =>
+				x.message.content.startsWith(`${tag} `));
+			assert.deepEqual(got.map((x) => x.message.id), ids);
+		}
+		for (const s of socks)
+			s.close();
 	});
 });
 
