@@ -100,8 +100,11 @@ static const struct conf_key conf_keys[] = {
     INT(ping_timeout, 1000, 3600000, "20000"),
     SIZE(max_payload, 4 * KIB, 64 * MIB, "1000000"),
     INT(max_connections, 1, MILLION, "20000"),
+    INT(max_connections_per_addr, 1, MILLION, "256"),
     SIZE(send_queue_max, 4 * KIB, 1 * GIB, "1M"),
     INT(handshake_timeout, 100, 600000, "10000"),
+    INT(ws_frame_burst, 1, MILLION, "1000"),
+    RATE(ws_frame_rate, MILLION, "200"),
     STR(cors_origins, 0, 4096, ""),
     STR(push_listen_tcp, 0, 64, ""),
 };

@@ -51,8 +51,11 @@ struct conf {
 	int64_t ping_timeout;  /* ms */
 	int64_t max_payload;   /* bytes per Engine.IO payload */
 	int64_t max_connections;
-	int64_t send_queue_max;    /* bytes queued per connection */
+	int64_t max_connections_per_addr; /* per client address */
+	int64_t send_queue_max;           /* bytes queued per connection */
 	int64_t handshake_timeout; /* ms to finish the HTTP request/upgrade */
+	int64_t ws_frame_burst;    /* WebSocket frames per connection */
+	double ws_frame_rate;      /* ... then per second */
 	char *cors_origins;        /* space-separated extra allowed origins */
 	char *push_listen_tcp;     /* "ip:port" also served on, or "" (bench) */
 };

@@ -15,7 +15,7 @@
 
 static const char *const http_req_hdr_names[HTTP_REQ_HDR__MAX] = {"host",
     "origin", "upgrade", "sec-websocket-key", "sec-websocket-version",
-    "authorization"};
+    "authorization", "x-forwarded-for"};
 
 struct http_req *
 http_req_new(uint64_t max_payload)
@@ -109,10 +109,16 @@ http_req_on_header_value(http_parser *p, const char *at, size_t n)
 			if (r->field_len == strlen(http_req_hdr_names[i]) &&
 			    strncasecmp(r->field, http_req_hdr_names[i],
 			        r->field_len) == 0) {
-				if (r->hdr[i] != NULL)
-					return -1; /* repeated header */
 				r->cur = i;
-				r->hdr[i] = xstrdup("");
+				if (r->hdr[i] == NULL)
+					r->hdr[i] = xstrdup("");
+				else if (i == HTTP_REQ_HDR_FORWARDED_FOR) {
+					/* A list: lines join (RFC 9110 5.3). */
+					len = strlen(r->hdr[i]);
+					http_req_append(
+					    &r->hdr[i], &len, ", ", 2);
+				} else
+					return -1; /* repeated header */
 			}
 	}
 	if (r->cur >= 0) {

@@ -28,6 +28,7 @@ enum http_req_hdr {
 	HTTP_REQ_HDR_WS_KEY,
 	HTTP_REQ_HDR_WS_VERSION,
 	HTTP_REQ_HDR_AUTHORIZATION,
+	HTTP_REQ_HDR_FORWARDED_FOR, /* X-Forwarded-For */
 	HTTP_REQ_HDR__MAX
 };
 
@@ -58,7 +59,8 @@ void http_req_free(struct http_req *r);
  * request or, after an upgrade, to the WebSocket). Otherwise returns the
  * status to answer before closing: 431 when the header lines exceed
  * HTTP_REQ_HEADERS_MAX, 400 for any other error, including a repeated
- * header of enum http_req_hdr, a target over HTTP_REQ_URL_MAX, a NUL in
+ * header of enum http_req_hdr (but X-Forwarded-For, a list whose lines
+ * are joined with ", "), a target over HTTP_REQ_URL_MAX, a NUL in
  * the target or a header, and an HTTP/1.1 request without Host (RFC 9112
  * 3.2).
  */

@@ -96,6 +96,8 @@ ws_parser_frame(struct ws_parser *p, uint8_t *b, size_t hl, uint64_t plen,
 {
 	int op = b[0] & 0x0f, fin = b[0] >> 7, rc;
 
+	if (cb->frame != NULL && cb->frame(arg, op) != 0)
+		return -1;
 	memcpy(p->mask, b + hl - 4, 4);
 	p->mask_off = 0;
 	if (op >= WS_OP_CLOSE) {

@@ -67,6 +67,12 @@ struct ws_parser_cb {
 	 * reason are valid (len 0, or >= 2). Return 0, or -1 to stop.
 	 */
 	int (*control)(void *arg, int op, uint8_t *p, size_t len);
+	/*
+	 * Optional (NULL: none): a frame of opcode "op" begins, before its
+	 * payload is delivered; once per frame, whatever its size. Return
+	 * 0, or -1 to stop.
+	 */
+	int (*frame)(void *arg, int op);
 };
 
 /* Prepare "p" for a new connection accepting messages up to "max_msg". */

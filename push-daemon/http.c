@@ -6,7 +6,9 @@
  * does) nor keep per-connection buffers at rest: an idle WebSocket holds
  * only its struct http_conn.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,8 @@ http_reason(int status)
 		return "Payload Too Large";
 	case 426:
 		return "Upgrade Required";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 503:
@@ -320,12 +324,128 @@ http_conn_close(struct http_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	if (c->addr != NULL)
+		addrtab_put(&srv->addrs, c->addr);
+	c->addr = NULL;
 	if (c->owner != NULL)
 		srv->cbs.closed(srv->arg, c);
 	c->owner = NULL;
 	/* The flush list may hold it: the flush releases it then. */
 	if (!c->dirty)
 		uv_close(&c->u.h, http_conn_free_cb);
+}
+
+int
+http_srv_log_due(struct http_srv *srv, enum http_log which, uint64_t *n)
+{
+	struct http_lograte *lr = &srv->lr[which];
+	uint64_t now = uv_now(srv->loop);
+
+	lr->missed++;
+	if (lr->logged && now - lr->ms < HTTP_LOG_EVERY)
+		return 0;
+	*n = lr->missed;
+	lr->missed = 0;
+	lr->ms = now;
+	lr->logged = 1;
+	return 1;
+}
+
+/* Write "addr" as text into "buf": dotted IPv4 when it is mapped. */
+static void
+http_addr_format(const uint8_t addr[ADDRTAB_LEN], char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (memcmp(addr, mapped, sizeof(mapped)) == 0)
+		inet_ntop(AF_INET, addr + 12, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, addr, buf, (socklen_t)len);
+}
+
+/*
+ * The client address of "c", which made request "r": the TCP peer, or on
+ * the Unix socket (only the web server reaches it) the last entry of
+ * X-Forwarded-For, the one the web server appends; the entries before it
+ * are whatever the client sent. Returns 0 with "addr" set, or -1 when
+ * there is no address to count.
+ */
+static int
+http_conn_peer(
+    struct http_conn *c, const struct http_req *r, uint8_t addr[ADDRTAB_LEN])
+{
+	struct sockaddr_storage ss;
+	const char *xff, *last;
+	int len = (int)sizeof(ss);
+
+	if (c->u.h.type == UV_TCP) {
+		if (uv_tcp_getpeername(
+		        &c->u.tcp, (struct sockaddr *)&ss, &len) != 0)
+			return -1;
+		if (ss.ss_family == AF_INET6) {
+			memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    ADDRTAB_LEN);
+			return 0;
+		}
+		if (ss.ss_family != AF_INET)
+			return -1;
+		memset(addr, 0, 10);
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		return 0;
+	}
+	if ((xff = r->hdr[HTTP_REQ_HDR_FORWARDED_FOR]) == NULL)
+		return -1;
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	return addrtab_parse(last, strlen(last), addr);
+}
+
+/*
+ * Count "c" against its client address before request "r" is served: it
+ * keeps the slot until it closes or a later request comes from another
+ * address. Returns 0, or -1 when the address holds max_conns_per_addr
+ * connections already: "c" is then answered 429 and closes, before any
+ * Engine.IO session exists. Refusals are logged once per HTTP_LOG_EVERY.
+ */
+static int
+http_conn_addr_take(struct http_conn *c, const struct http_req *r)
+{
+	static const char body[] =
+	    "{\"detail\":\"Too many connections from this address\"}\n";
+	struct http_srv *srv = c->srv;
+	uint8_t addr[ADDRTAB_LEN];
+	char text[INET6_ADDRSTRLEN];
+	uint64_t n, max = srv->lim.max_conns_per_addr;
+
+	if (c->addr != NULL && c->u.h.type == UV_TCP)
+		return 0; /* the peer of a TCP connection never changes */
+	if (http_conn_peer(c, r, addr) == -1) {
+		if (c->addr != NULL)
+			addrtab_put(&srv->addrs, c->addr);
+		c->addr = NULL;
+		return 0;
+	}
+	if (c->addr != NULL) {
+		if (memcmp(c->addr->addr, addr, ADDRTAB_LEN) == 0)
+			return 0;
+		addrtab_put(&srv->addrs, c->addr);
+	}
+	c->addr = addrtab_take(
+	    &srv->addrs, addr, max > UINT32_MAX ? UINT32_MAX : (uint32_t)max);
+	if (c->addr != NULL)
+		return 0;
+	if (http_srv_log_due(srv, HTTP_LOG_ADDR, &n)) {
+		http_addr_format(addr, text, sizeof(text));
+		log_warnx("%s: %llu connection(s) refused over "
+		          "max_connections_per_addr, the last from %s",
+		    __func__, (unsigned long long)n, text);
+	}
+	c->keep_alive = 0;
+	http_conn_respond(c, 429, "Retry-After: 1\r\n", "application/json",
+	    body, sizeof(body) - 1);
+	return -1;
 }
 
 /*
@@ -359,6 +479,11 @@ http_conn_input(struct http_conn *c, uint8_t *buf, size_t len)
 		timeq_del(&c->tq);
 		c->keep_alive =
 		    http_should_keep_alive(&r->parser) && !r->parser.upgrade;
+		if (http_conn_addr_take(c, r) == -1) {
+			http_req_free(r);
+			c->req = NULL;
+			return; /* refused: the rest is not read */
+		}
 		srv->cbs.request(srv->arg, c, r);
 		http_req_free(r);
 		c->req = NULL;
@@ -613,6 +738,7 @@ http_accept_cb(uv_stream_t *lis, int status)
 {
 	struct http_srv *srv = lis->data;
 	struct http_conn *c;
+	uint64_t n;
 	int r;
 
 	if (status < 0) {
@@ -643,8 +769,10 @@ http_accept_cb(uv_stream_t *lis, int status)
 		return;
 	}
 	if (srv->nconns > srv->lim.max_connections) {
-		log_warnx("%s: %llu connections, refusing", __func__,
-		    (unsigned long long)srv->nconns);
+		if (http_srv_log_due(srv, HTTP_LOG_CONNS, &n))
+			log_warnx("%s: %llu connection(s) refused over "
+			          "max_connections",
+			    __func__, (unsigned long long)n);
 		http_conn_close(c);
 		return;
 	}
@@ -678,6 +806,7 @@ http_srv_init(struct http_srv *srv, uv_loop_t *loop,
 	srv->pace_timer.data = srv;
 	uv_prepare_start(&srv->prepare, http_prepare_cb);
 	uv_unref((uv_handle_t *)&srv->prepare);
+	addrtab_init(&srv->addrs);
 	return 0;
 }
 
@@ -761,4 +890,5 @@ http_srv_stop(struct http_srv *srv)
 		free(q);
 	}
 	srv->nqfree = 0;
+	addrtab_finish(&srv->addrs); /* empty: every connection is closed */
 }

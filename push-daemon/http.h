@@ -16,6 +16,7 @@
 #include <http_parser.h>
 #include <uv.h>
 
+#include "addrtab.h"
 #include "http_req.h"
 #include "timeq.h"
 #include "ws_codec.h"
@@ -25,6 +26,7 @@
 #define HTTP_SLOW_HARD  8     /* times the limit that cuts a reader at once */
 #define HTTP_PACE_MS    10    /* ms between two busy end-of-turn flushes */
 #define HTTP_PACE_CONNS 32    /* connections written that make a flush busy */
+#define HTTP_LOG_EVERY  10000 /* ms between two lines about one refusal */
 
 /*
  * A shared output buffer: one encoded packet is queued to every receiver
@@ -68,8 +70,10 @@ struct http_conn {
 	struct http_qent *qhead, *qlast; /* output not yet written */
 	struct timeq_ent tq;             /* handshake or upgrade deadline */
 	void *owner;                     /* the Engine.IO session using it */
-	uint8_t *tail;                   /* unparsed input kept between reads */
-	uint8_t *msg;                    /* WebSocket message being assembled */
+	struct addrtab_ent *addr; /* its client address's count, or NULL */
+	double ws_tat; /* WebSocket frame budget: loop ms it is spent up to */
+	uint8_t *tail; /* unparsed input kept between reads */
+	uint8_t *msg;  /* WebSocket message being assembled */
 	uint32_t tail_len, msg_len;
 	uint32_t qbytes;  /* queued and in-flight output bytes */
 	uint32_t over_ms; /* loop ms the queue went over the limit, or 0 */
@@ -104,8 +108,25 @@ struct http_cbs {
 struct http_limits {
 	uint64_t max_payload; /* request body, WebSocket message */
 	uint64_t max_connections;
-	uint64_t send_queue_max;    /* WebSocket output per connection */
-	uint64_t handshake_timeout; /* ms for a request or an upgrade */
+	uint64_t max_conns_per_addr; /* per client address */
+	uint64_t send_queue_max;     /* WebSocket output per connection */
+	uint64_t handshake_timeout;  /* ms for a request or an upgrade */
+	uint64_t frame_burst;        /* WebSocket frames in a burst ... */
+	double frame_rate;           /* ... then per second */
+};
+
+/* Refusals logged at most once per HTTP_LOG_EVERY ms, with a count. */
+enum http_log {
+	HTTP_LOG_CONNS, /* over max_connections */
+	HTTP_LOG_ADDR,  /* over max_conns_per_addr */
+	HTTP_LOG_FLOOD, /* WebSocket frames over their rate */
+	HTTP_LOG__MAX
+};
+
+struct http_lograte {
+	uint64_t ms;     /* loop time of the last line */
+	uint64_t missed; /* refusals since, not logged yet */
+	int logged;      /* a line was logged: "ms" is set */
 };
 
 struct http_srv {
@@ -127,6 +148,8 @@ struct http_srv {
 	struct http_conn *conns; /* every open connection */
 	struct http_conn *dirty; /* connections to flush this turn */
 	struct http_qent *qfree; /* spare queue entries */
+	struct addrtab addrs;    /* connections per client address */
+	struct http_lograte lr[HTTP_LOG__MAX];
 	uint64_t nconns;
 	uint64_t pace_until; /* loop ms before which no flush runs, or 0 */
 	uint32_t nqfree;
@@ -151,6 +174,13 @@ int http_srv_listen_unix(struct http_srv *srv, const char *path);
  * runs until they are released. The "closed" callback runs for each.
  */
 void http_srv_stop(struct http_srv *srv);
+
+/*
+ * Count one refusal of kind "which". Returns 1 with "*n" set to the
+ * refusals to report (this one and those not logged since the last line)
+ * when a line is due, else 0: the caller then logs nothing.
+ */
+int http_srv_log_due(struct http_srv *srv, enum http_log which, uint64_t *n);
 
 /* A new buffer of "len" bytes with one reference. */
 struct http_buf *http_buf_new(size_t len);

@@ -94,8 +94,11 @@ main_test(enum main_mode mode, int port)
 	    .cors_any = 1,
 	    .lim = {.max_payload = 1000000,
 	        .max_connections = 10000,
+	        .max_conns_per_addr = 10000,
 	        .send_queue_max = 4 * 1024 * 1024,
-	        .handshake_timeout = 10000},
+	        .handshake_timeout = 10000,
+	        .frame_burst = 1000000,
+	        .frame_rate = 1000000},
 	};
 	struct main_ctx ctx;
 	uv_loop_t loop;
@@ -231,8 +234,11 @@ main_chat(const struct conf *cf, const struct priv *pv)
 	    .cors_any = 0,
 	    .lim = {.max_payload = (uint64_t)cf->max_payload,
 	        .max_connections = (uint64_t)cf->max_connections,
+	        .max_conns_per_addr = (uint64_t)cf->max_connections_per_addr,
 	        .send_queue_max = (uint64_t)cf->send_queue_max,
-	        .handshake_timeout = (uint64_t)cf->handshake_timeout},
+	        .handshake_timeout = (uint64_t)cf->handshake_timeout,
+	        .frame_burst = (uint64_t)cf->ws_frame_burst,
+	        .frame_rate = cf->ws_frame_rate},
 	};
 	struct token_key key = {NULL, 0, NULL};
 	struct main_ctx ctx;

@@ -80,6 +80,7 @@ ws_conn_accept(
 	http_conn_send(c, b, 0);
 	http_buf_unref(b);
 	ws_parser_init(&c->ws, max_msg);
+	c->ws_tat = 0;
 	c->state = HTTP_CONN_WS;
 	return 0;
 }
@@ -141,7 +142,40 @@ ws_on_control(void *arg, int op, uint8_t *p, size_t len)
 	return ws_conn_alive(c) ? 0 : -1;
 }
 
-static const struct ws_parser_cb ws_cb = {ws_on_data, ws_on_control};
+/*
+ * Parser callback: a frame begins. Every frame, control frames and
+ * fragments included, spends the connection's budget, a generic cell
+ * rate algorithm (the token bucket of msg_rate in one double): a burst of
+ * frame_burst frames, then frame_rate per second. A client over it is
+ * closed with 1008 before the frame is looked at, so that a flood of tiny
+ * frames costs the loop a few instructions each.
+ */
+static int
+ws_on_frame(void *arg, int op)
+{
+	struct http_conn *c = arg;
+	struct http_srv *srv = c->srv;
+	double now = (double)uv_now(srv->loop);
+	double step = 1000.0 / srv->lim.frame_rate;
+	uint64_t n;
+
+	(void)op;
+	if (c->ws_tat < now)
+		c->ws_tat = now;
+	if (c->ws_tat - now <= step * (double)(srv->lim.frame_burst - 1)) {
+		c->ws_tat += step;
+		return 0;
+	}
+	if (http_srv_log_due(srv, HTTP_LOG_FLOOD, &n))
+		log_warnx("%s: %llu WebSocket connection(s) closed over "
+		          "ws_frame_rate",
+		    __func__, (unsigned long long)n);
+	ws_conn_close(c, WS_CLOSE_POLICY);
+	return -1;
+}
+
+static const struct ws_parser_cb ws_cb = {
+    ws_on_data, ws_on_control, ws_on_frame};
 
 void
 ws_conn_input(struct http_conn *c, uint8_t *buf, size_t len)

@@ -55,7 +55,7 @@ fuzz_control(void *arg, int op, uint8_t *p, size_t len)
 	return 0;
 }
 
-static const struct ws_parser_cb fuzz_cb = {fuzz_data, fuzz_control};
+static const struct ws_parser_cb fuzz_cb = {fuzz_data, fuzz_control, NULL};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -118,8 +118,11 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.ping_timeout, 20000);
 	ck_assert_int_eq(c.max_payload, 1000000);
 	ck_assert_int_eq(c.max_connections, 20000);
+	ck_assert_int_eq(c.max_connections_per_addr, 256);
 	ck_assert_int_eq(c.send_queue_max, 1024 * 1024);
 	ck_assert_int_eq(c.handshake_timeout, 10000);
+	ck_assert_int_eq(c.ws_frame_burst, 1000);
+	ck_assert_double_eq(c.ws_frame_rate, 200.0);
 	ck_assert_str_eq(c.cors_origins, "");
 	conf_finish(&c);
 	ck_assert_ptr_null(c.database);
@@ -430,8 +433,11 @@ START_TEST(test_sample_parses_to_defaults)
 	SAME_INT(ping_timeout);
 	SAME_INT(max_payload);
 	SAME_INT(max_connections);
+	SAME_INT(max_connections_per_addr);
 	SAME_INT(send_queue_max);
 	SAME_INT(handshake_timeout);
+	SAME_INT(ws_frame_burst);
+	SAME_DBL(ws_frame_rate);
 	SAME_STR(cors_origins);
 	conf_finish(&a);
 	conf_finish(&b);

@@ -84,6 +84,29 @@ START_TEST(test_http_req_whole_and_bytewise)
 }
 END_TEST
 
+/* X-Forwarded-For lines join into one list; Host may not repeat. */
+START_TEST(test_http_req_forwarded_for)
+{
+	struct http_req *r;
+	size_t step, left;
+
+	for (step = 0; step <= 2; step++) {
+		ck_assert_int_eq(feed(&r,
+		                     "GET / HTTP/1.1\r\nHost: x\r\n"
+		                     "X-Forwarded-For: 1.1.1.1\r\n"
+		                     "x-forwarded-for: 2.2.2.2\r\n\r\n",
+		                     step, &left),
+		    0);
+		ck_assert(r->complete);
+		ck_assert_str_eq(
+		    r->hdr[HTTP_REQ_HDR_FORWARDED_FOR], "1.1.1.1, 2.2.2.2");
+		http_req_free(r);
+	}
+	ck_assert_int_eq(
+	    status_of("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"), 400);
+}
+END_TEST
+
 START_TEST(test_http_req_limits)
 {
 	char *big, *s;
@@ -324,6 +347,7 @@ http_req_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_http_req_whole_and_bytewise);
+	tcase_add_test(tc, test_http_req_forwarded_for);
 	tcase_add_test(tc, test_http_req_limits);
 	tcase_add_test(tc, test_http_req_bad_requests);
 	tcase_add_test(tc, test_http_req_nul);

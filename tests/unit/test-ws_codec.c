@@ -2,9 +2,9 @@
 /*
  * Unit tests of lib/ws_codec.c: the frame cases of TESTING.md 4.3 with the
  * close codes `ws` uses (1002 protocol, 1007 UTF-8, 1009 size), fail-fast
- * UTF-8 inside fragments, pings between fragments, input cut at every
- * byte, server frame headers, and the RFC 6455 Sec-WebSocket-Accept
- * example.
+ * UTF-8 inside fragments, pings between fragments, the per-frame callback
+ * (once per frame, able to stop the parser), input cut at every byte, server
+ * frame headers, and the RFC 6455 Sec-WebSocket-Accept example.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -18,6 +18,8 @@ struct rec {
 	size_t len;
 	int msgs, firsts, ctl[16], last_ctl_len;
 	int last_op;
+	int frames;  /* frame callbacks */
+	int stop_at; /* frame callback number that returns -1, or 0 */
 };
 
 static int
@@ -45,7 +47,16 @@ rec_control(void *arg, int op, uint8_t *p, size_t len)
 	return 0;
 }
 
-static const struct ws_parser_cb cb = {rec_data, rec_control};
+static int
+rec_frame(void *arg, int op)
+{
+	struct rec *r = arg;
+
+	(void)op;
+	return ++r->frames == r->stop_at ? -1 : 0;
+}
+
+static const struct ws_parser_cb cb = {rec_data, rec_control, rec_frame};
 
 /* Append a masked client frame with first byte "b0" to "buf" at "*n". */
 static void
@@ -150,6 +161,7 @@ START_TEST(test_fragments_and_ping)
 {
 	uint8_t buf[128];
 	size_t n = 0, used;
+	struct ws_parser p;
 	struct rec r;
 
 	frame(buf, &n, 0x01, "he", 2);
@@ -166,6 +178,15 @@ START_TEST(test_fragments_and_ping)
 	ck_assert_int_eq(r.last_op, WS_OP_BINARY);
 	ck_assert_uint_eq(r.len, 5);
 	ck_assert(memcmp(r.data, "hello", 5) == 0);
+	ck_assert_int_eq(r.frames, 5);
+	/* The frame callback stops the parser before the third frame. */
+	memset(&r, 0, sizeof(r));
+	r.stop_at = 3;
+	ws_parser_init(&p, 100);
+	ck_assert_int_eq(ws_parser_run(&p, buf, n, &used, &cb, &r), -1);
+	ck_assert_int_eq(r.frames, 3);
+	ck_assert_uint_eq(r.len, 2);
+	ck_assert_int_eq(r.ctl[WS_OP_PING], 1);
 }
 END_TEST
 
@@ -301,6 +322,7 @@ START_TEST(test_bytewise)
 	ck_assert_uint_eq(r.len, 2 + sizeof(big));
 	ck_assert_int_eq(r.ctl[WS_OP_PING], 1);
 	ck_assert_int_eq(r.ctl[WS_OP_CLOSE], 1);
+	ck_assert_int_eq(r.frames, 4); /* once each, however cut */
 }
 END_TEST
 
