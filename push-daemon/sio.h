@@ -17,7 +17,14 @@
 
 #include "eio.h"
 
-#define SIO_CONNECT_TIMEOUT 2000 /* ms a client has to send CONNECT */
+/*
+ * ms a client has to send CONNECT after its Engine.IO open. Not shorter:
+ * when thousands of clients reconnect at once, a CONNECT may wait seconds
+ * in nginx and in the daemon's own queue, and ending those sessions only
+ * makes every client retry into the same queue (seen with 2,000 clients
+ * on a loaded 2-core machine at 2 s). socket.io's own default is 45 s.
+ */
+#define SIO_CONNECT_TIMEOUT 10000
 
 struct sio;
 struct sio_nsp;

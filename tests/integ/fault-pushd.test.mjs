@@ -6,7 +6,7 @@
 // WebSocket, while one member posts over REST every 100 ms and another
 // sends chat_message over its own socket every 200 ms, across a kill -9 of
 // the push daemon (lib/storm.mjs says what is checked). The 2,000-client
-// run is fault-pushd-storm.test.mjs.
+// run is tests/soak/storm.test.mjs (make soak).
 
 import { after, before, test } from 'node:test';
 import { startStack } from './lib/stack.mjs';

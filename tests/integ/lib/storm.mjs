@@ -14,9 +14,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { newRoom, newUser, post } from './api.mjs';
 import { daemonPid } from './procs.mjs';
-import { client, connected, until } from './sio.mjs';
+import { client, until } from './sio.mjs';
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
@@ -42,6 +43,7 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 	connectMs = 30000, reconnectMs = 60000 }) {
 	const U = st.url;
 	const socks = [];
+	const errs = new Map(); // connect_error message and status: count
 	try {
 		return await storm();
 	} finally {
@@ -68,6 +70,13 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 		    .filter((r) => r?.room_id === roomId)
 		    .map((r) => r.message.id);
 		s.uniq = () => [...new Set(s.mine())];
+		// Connection errors are retried (reconnection): count them.
+		const note = (e) => {
+			const k = `${e?.message} ${e?.description ?? ''}`;
+			errs.set(k, (errs.get(k) ?? 0) + 1);
+		};
+		s.on('connect_error', note);
+		s.io.on('reconnect_error', note);
 		socks.push(s);
 		return s;
 	}
@@ -89,10 +98,14 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 			clients.push(resilient(members[i % members.length],
 			    i % 2 ? 'polling' : 'websocket', room.id, start));
 		const writer = resilient(w, 'websocket', room.id, start);
-		for (let i = 0; i < clients.length; i += 50)
-			await Promise.all(clients.slice(i, i + 50).map((s) =>
-				connected(s, connectMs)));
-		await connected(writer);
+		const all = [...clients, writer];
+		const count = (pred) => () => `${all.filter(pred).length} of ` +
+		    `${all.length}; connect errors ${JSON.stringify([...errs])}`;
+		await until(() => all.every((s) => s.connected), connectMs,
+		    'every client to connect', count((s) => s.connected));
+		t.diagnostic(`connected; connect errors ${JSON.stringify(
+		    [...errs])}`);
+		errs.clear();
 
 		// Publishers: what was acknowledged, and what failed
 		// (expected only on the socket while the daemon is down).
@@ -128,9 +141,6 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 				await sleep(sockEvery);
 			}
 		})();
-		const all = [...clients, writer];
-		const count = (pred) => () => `${all.filter(pred).length} of ` +
-		    `${all.length}`;
 		await until(() => acked.length >= 10, 20000, 'ten messages');
 		const first = (s) => s.uniq().length >= 10;
 		await until(() => all.every(first), 30000,
@@ -148,10 +158,16 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 			}
 		}, 20000, 'the supervisor to start a new daemon');
 		t.diagnostic(`daemon ${old} killed, ${fresh} started`);
+		// CPU seconds the new daemon spent (utime + stime).
+		const cpu = () => readFileSync(`/proc/${fresh}/stat`, 'utf8')
+		    .replace(/^.*\) /, '').split(' ').slice(11, 13)
+		    .reduce((x, y) => x + Number(y), 0) / 100;
 		const back = (s) => s.connected && s.engineOpens >= 2;
 		await until(() => all.every(back), reconnectMs,
 		    'every client to reconnect', count(back));
 		const reconnected = Date.now() - killed;
+		t.diagnostic(`the new daemon used ${cpu()} s of CPU until ` +
+		    'every client was back');
 		const k = acked.length;
 		await until(() => acked.length >= k + 10, 30000,
 		    'ten messages after the restart');
@@ -180,6 +196,8 @@ export async function reconnectStorm(t, st, { n, restEvery, sockEvery,
 			messages: truth.length,
 			checked: truth.length * all.length,
 			acked: acked.length, sockFail, dups };
+		t.diagnostic(`connect errors after the kill ${JSON.stringify(
+		    [...errs])}`);
 		t.diagnostic(`${fig.clients} clients reconnected within ` +
 		    `${fig.reconnectMs} ms of the kill; ${fig.messages} ` +
 		    `messages, ${fig.checked} deliveries checked, ` +
