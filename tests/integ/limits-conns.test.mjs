@@ -7,7 +7,8 @@
 // X-Forwarded-For: connection 6 from one address gets 429 before any
 // session while the 5 stay served, a closed one frees its slot, and
 // neither X-Forwarded-For nor X-Real-IP sent by the client gets it past
-// the cap; the refusals are logged once, not once each. Then
+// the cap; the refusals are logged once, not once each; the same behind
+// lighttpd (proxy.forwarded). Then
 // ws_frame_burst/ws_frame_rate (100, then 50 per second): a client
 // flooding 10,000 one-byte frames (data or ping) is closed with 1008
 // while others are served, and one at a steady 25 frames per second, past
@@ -261,5 +262,31 @@ describe('ws_frame_rate', () => {
 		r.send('421["get_online_users",{}]');
 		await r.next((m) => /^431\[/.test(m), 10000, 'the ack');
 		r.close();
+	});
+});
+
+// The same cap behind lighttpd, whose proxy.forwarded appends the address
+// to X-Forwarded-For as nginx does: the client still cannot pick it.
+describe('max_connections_per_addr behind lighttpd', () => {
+	let lt;
+	before(async () => {
+		lt = await startStack({ web: 'lighttpd', workers: 1, set: {
+			max_connections_per_addr: CAP } });
+	});
+	after(async () => { await lt?.stop(); });
+
+	test(`connection ${CAP + 1} gets 429, forged headers too`,
+	    async () => {
+		const held = await hold(lt.url, CAP);
+		assert.equal(await raw(lt.url).upgraded, 429);
+		for (const h of [{ 'X-Forwarded-For': '10.1.2.3' },
+			{ 'X-Real-IP': '10.1.2.3' },
+			{ 'Forwarded': 'for=10.1.2.3' }])
+			assert.equal(await raw(lt.url, h).upgraded, 429,
+			    JSON.stringify(h));
+		held[0].close();
+		held[0] = await freed(lt.url);
+		for (const h of held)
+			h.close();
 	});
 });
