@@ -6,7 +6,8 @@
  * runs the transactions (BEGIN IMMEDIATE, which serialises the writers of
  * all processes) and maps SQLite errors; the queries live in db_user.c,
  * db_room.c, db_msg.c, db_media.c and db_rate.c. No db file may build SQL
- * at run time, or share a handle across fork() or threads.
+ * at run time, or share a handle across fork() or use it in two threads
+ * at once (the daemon's checkpoint handle moves to a worker thread).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include "db_int.h"
 #include "log.h"
 #include "xmalloc.h"
+
+#define DB_STR_(x) #x
+#define DB_STR(x)  DB_STR_(x) /* a constant number as SQL text */
 
 /*
  * Schema migrations: entry i takes user_version i to i + 1, and ends by
@@ -90,6 +94,15 @@ static const char *const db_migrations[] = {
     "  updated_ms INTEGER NOT NULL\n"
     ") WITHOUT ROWID;\n"
     "PRAGMA user_version = 1;\n",
+    /*
+     * 2: when each token bucket is full again, so that full buckets, which
+     * say no more than a missing row, can be pruned through an index.
+     * Rows of version 1 are kept for a day.
+     */
+    "ALTER TABLE ratelimit ADD COLUMN full_ms INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE ratelimit SET full_ms = updated_ms + 86400000;\n"
+    "CREATE INDEX ratelimit_full ON ratelimit (full_ms);\n"
+    "PRAGMA user_version = 2;\n",
 };
 _Static_assert(
     sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
@@ -179,9 +192,13 @@ static const char *const db_sql[STMT__MAX] = {
     [STMT_RATE_GET] = "SELECT tokens, updated_ms FROM ratelimit "
                       "WHERE key = ?1",
     [STMT_RATE_PUT] =
-        "INSERT INTO ratelimit (key, tokens, updated_ms) VALUES (?1, ?2, ?3) "
+        "INSERT INTO ratelimit (key, tokens, updated_ms, full_ms) "
+        "VALUES (?1, ?2, ?3, ?4) "
         "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
-        "updated_ms = excluded.updated_ms",
+        "updated_ms = excluded.updated_ms, full_ms = excluded.full_ms",
+    [STMT_RATE_PRUNE] =
+        "DELETE FROM ratelimit WHERE key IN (SELECT key FROM ratelimit "
+        "WHERE full_ms <= ?1 ORDER BY full_ms LIMIT ?2)",
 };
 
 /*
@@ -363,6 +380,13 @@ fail:
  * so FULL's fsync on every commit is not needed for our durability goal.
  * The busy timeout is set with sqlite3_busy_timeout(), which is what
  * PRAGMA busy_timeout does, without formatting a number into SQL.
+ *
+ * Checkpoints: SQLite's own, in the commit that leaves the WAL at 1000
+ * pages, would cost whichever request commits then two fsyncs. Here a
+ * connection checkpoints itself only past DB_WAL_AUTO_PAGES, a backstop
+ * for when the push daemon, which checkpoints in the background (see
+ * db_wal_manual()), is down. journal_size_limit makes the writer that
+ * restarts the WAL from its start truncate the file to DB_WAL_LIMIT.
  */
 struct db *
 db_open(const char *path, int busy_ms)
@@ -391,9 +415,14 @@ db_open(const char *path, int busy_ms)
 	}
 	if (db_script(db,
 	        "PRAGMA synchronous = NORMAL;"
-	        "PRAGMA foreign_keys = ON;") == -1 ||
+	        "PRAGMA foreign_keys = ON;"
+	        "PRAGMA journal_size_limit = " DB_STR(DB_WAL_LIMIT) ";") ==
+	        -1 ||
+	    db_pragma(db, "PRAGMA page_size", &db->page_size) == -1 ||
 	    db_migrate(db) == -1)
 		goto fail;
+	db->busy_ms = busy_ms;
+	sqlite3_wal_autocheckpoint(db->h, DB_WAL_AUTO_PAGES);
 	for (i = 0; i < STMT__MAX; i++) {
 		rc = sqlite3_prepare_v3(db->h, db_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
@@ -406,6 +435,69 @@ db_open(const char *path, int busy_ms)
 fail:
 	db_free(db);
 	return NULL;
+}
+
+/* sqlite3_wal_hook(): remember the WAL's size after our commit. */
+static int
+db_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct db *db = arg;
+
+	(void)h;
+	(void)name;
+	db->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+void
+db_wal_manual(struct db *db)
+{
+	sqlite3_wal_hook(db->h, db_wal_hook, db);
+}
+
+int
+db_wal_pages(const struct db *db)
+{
+	return db->wal_pages;
+}
+
+/*
+ * Checkpoint as db.h says: PASSIVE, which waits for nobody and copies the
+ * frames no reader still needs (it fsyncs the WAL, then the database);
+ * then, when every frame was copied and they fill more than DB_WAL_LIMIT,
+ * TRUNCATE without a busy handler: it takes the write lock only if it is
+ * free, finds nothing left to copy, and gives up at once if a reader still
+ * uses the WAL, so that no writer waits behind it for long. Another
+ * checkpoint running at the same time is not an error.
+ */
+enum chat_err
+db_checkpoint(struct db *db, int *wal_pages, int *truncated)
+{
+	int rc, nlog = 0, ncopied = 0;
+
+	*wal_pages = 0;
+	*truncated = 0;
+	rc = sqlite3_wal_checkpoint_v2(
+	    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return CHAT_OK;
+	if (rc != SQLITE_OK)
+		return db_error(db, rc, __func__);
+	*wal_pages = nlog;
+	if (nlog <= 0 || ncopied < nlog ||
+	    (int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
+		return CHAT_OK;
+	sqlite3_busy_timeout(db->h, 0);
+	rc = sqlite3_wal_checkpoint_v2(
+	    db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
+	sqlite3_busy_timeout(db->h, db->busy_ms);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return CHAT_OK;
+	if (rc != SQLITE_OK)
+		return db_error(db, rc, __func__);
+	*wal_pages = 0;
+	*truncated = 1;
+	return CHAT_OK;
 }
 
 /* Roll back what is still open, finalize the statements and close. */

@@ -15,7 +15,18 @@
 
 #include "chat.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
+
+/*
+ * The WAL's bounds. The push daemon checkpoints once its commits leave
+ * DB_WAL_CKPT_PAGES pages in the WAL (and every second); any connection
+ * checkpoints itself in its commit only past DB_WAL_AUTO_PAGES, when the
+ * daemon does not; a WAL file restarted from its start, or fully copied,
+ * is cut back to DB_WAL_LIMIT bytes (PRAGMA journal_size_limit).
+ */
+#define DB_WAL_CKPT_PAGES 1000
+#define DB_WAL_AUTO_PAGES 10000
+#define DB_WAL_LIMIT      8388608
 
 struct db;
 
@@ -48,6 +59,19 @@ enum chat_err db_begin(struct db *db);
 enum chat_err db_commit(struct db *db);
 void db_rollback(struct db *db);
 int db_in_txn(const struct db *db);
+
+/*
+ * WAL checkpoints. db_wal_manual() stops "db" from checkpointing in its
+ * commits; db_wal_pages() then gives the WAL's size in pages after its
+ * last commit. db_checkpoint() copies into the database what no reader
+ * still needs, without waiting for anyone, and truncates a fully copied
+ * WAL larger than DB_WAL_LIMIT when nothing uses it; it is meant for a
+ * connection that does nothing else, in a thread that may block on its
+ * fsyncs. "*wal_pages" gets the WAL's size in pages (0 when truncated).
+ */
+void db_wal_manual(struct db *db);
+int db_wal_pages(const struct db *db);
+enum chat_err db_checkpoint(struct db *db, int *wal_pages, int *truncated);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);
@@ -156,5 +180,13 @@ enum chat_err db_media_exists(struct db *db, const char *name);
  */
 enum chat_err db_rate_take(struct db *db, const char *key, double burst,
     double rate, double cost, int64_t now_ms, double *retry_after);
+/*
+ * Delete at most "max" buckets that are full again at "now_ms" (a missing
+ * key starts full, so they say nothing), oldest first, through an index.
+ * db_rate_take() runs it every DB_RATE_PRUNE_EVERY writes of a handle.
+ */
+#define DB_RATE_PRUNE_EVERY 16
+#define DB_RATE_PRUNE_MAX   32
+enum chat_err db_rate_prune(struct db *db, int64_t now_ms, int max);
 
 #endif

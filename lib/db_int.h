@@ -62,6 +62,7 @@ enum db_stmt {
 	STMT_MEDIA_EXISTS,
 	STMT_RATE_GET,
 	STMT_RATE_PUT,
+	STMT_RATE_PRUNE,
 	STMT__MAX
 };
 
@@ -71,6 +72,10 @@ struct db {
 	sqlite3_stmt *st[STMT__MAX];
 	int depth;   /* db_begin() nesting level, 0 outside transactions */
 	int aborted; /* rolled back below the outermost level */
+	int64_t page_size; /* bytes of a database page (and of a WAL frame's) */
+	int busy_ms;       /* the busy timeout db_open() set */
+	int wal_pages; /* WAL frames after our last commit (db_wal_manual) */
+	unsigned rate_puts; /* db_rate_take() writes, for db_rate_prune() */
 };
 
 /*

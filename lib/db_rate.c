@@ -19,7 +19,9 @@
  * was written, capped at "burst"; a new key starts full. Taking "cost"
  * tokens writes the new level; a refusal or a check ("cost" 0, which needs
  * one token) writes nothing. The stored time never moves backwards, so a
- * process with a slower clock cannot mint tokens.
+ * process with a slower clock cannot mint tokens. A write also stores when
+ * the bucket will be full again, for db_rate_prune(), which runs in every
+ * DB_RATE_PRUNE_EVERY-th write's transaction.
  */
 enum chat_err
 db_rate_take(struct db *db, const char *key, double burst, double rate,
@@ -27,7 +29,7 @@ db_rate_take(struct db *db, const char *key, double burst, double rate,
 {
 	sqlite3_stmt *st = db->st[STMT_RATE_GET];
 	double tokens = burst, need = cost > 1 ? cost : 1;
-	int64_t then = now_ms;
+	int64_t then = now_ms, full;
 	enum chat_err e;
 	int rc;
 
@@ -52,18 +54,40 @@ db_rate_take(struct db *db, const char *key, double burst, double rate,
 		return db_end(db, CHAT_ERR_RATE);
 	}
 	if (cost > 0) {
+		then = now_ms > then ? now_ms : then;
+		full =
+		    then + (int64_t)((burst - tokens + cost) / rate * 1000) + 1;
 		st = db->st[STMT_RATE_PUT];
 		if ((rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC)) ||
 		    (rc = sqlite3_bind_double(st, 2, tokens - cost)) ||
-		    (rc = sqlite3_bind_int64(
-		         st, 3, now_ms > then ? now_ms : then)) ||
+		    (rc = sqlite3_bind_int64(st, 3, then)) ||
+		    (rc = sqlite3_bind_int64(st, 4, full)) ||
 		    (rc = sqlite3_step(st)) != SQLITE_DONE)
 			goto fail;
 		db_done(st);
+		if (++db->rate_puts % DB_RATE_PRUNE_EVERY == 0 &&
+		    (e = db_rate_prune(db, now_ms, DB_RATE_PRUNE_MAX)) !=
+		        CHAT_OK)
+			return db_end(db, e);
 	}
 	return db_end(db, CHAT_OK);
 fail:
 	e = db_error(db, rc, __func__);
 	db_done(st);
 	return db_end(db, e);
+}
+
+/*
+ * Delete up to "max" rows whose full_ms has passed: the bucket has
+ * refilled to its burst, which is what a missing row means too. The
+ * index on full_ms finds them oldest first without a scan.
+ */
+enum chat_err
+db_rate_prune(struct db *db, int64_t now_ms, int max)
+{
+	sqlite3_stmt *st = db->st[STMT_RATE_PRUNE];
+
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int(st, 2, max);
+	return db_write(db, st, 0, CHAT_OK, __func__);
 }

@@ -1,19 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The chat application of the push daemon (chat.h): its object, the sio
- * callbacks, who may connect (the JWT of the CONNECT), which rooms a socket
- * joins, and chat_message read into typed values. chat_push.c stores and
- * pushes the messages, chat_presence.c tracks who is online. It stores
- * nothing itself and keeps no message past the event that brought it:
- * SQLite stays the source of truth.
- */
-/*
  * The chat application of the push daemon: the object behind chat.h, who
  * may connect (the JWT of the CONNECT), which rooms a socket is in, and the
  * Socket.IO events read into typed values; chat_push.c stores and pushes
- * messages, chat_presence.c answers who is online. SQLite stays the source
- * of truth: nothing here trusts a ZeroMQ hint's content or keeps a message
- * in memory past its turn.
+ * messages, chat_presence.c answers who is online, chat_wal.c checkpoints
+ * the WAL off the loop thread. SQLite stays the source of truth: nothing
+ * here trusts a ZeroMQ hint's content or keeps a message in memory past
+ * its turn.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -332,7 +325,8 @@ chat_app_new(uv_loop_t *loop, const struct conf *cf, struct db *db,
 	a->cf = cf;
 	a->db = db;
 	a->key = key;
-	if (chat_push_init(a) == -1) {
+	if (chat_push_init(a) == -1 || chat_wal_init(a) == -1) {
+		chat_wal_finish(a);
 		free(a);
 		return NULL;
 	}
@@ -377,6 +371,7 @@ chat_app_free(struct chat_app *a)
 		return;
 	sio_free(a->sio);
 	chat_presence_finish(a);
+	chat_wal_finish(a);
 	free(a->pend);
 	free(a);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Private to chat.c, chat_push.c and chat_presence.c, the three files of
- * the chat application: struct chat_app and what they share. Nothing else
- * includes it; the rest of the daemon knows the application only through
+ * Private to chat.c, chat_push.c, chat_presence.c and chat_wal.c, the
+ * files of the chat application: struct chat_app and what they share. Nothing
+ * else includes it; the rest of the daemon knows the application only through
  * chat.h.
  */
 #ifndef PUSHD_CHAT_INT_H
@@ -75,6 +75,12 @@ struct chat_app {
 	int64_t known_room;  /* every room up to it has its sockets joined */
 	int want_push;       /* a hint came: read past last_pushed */
 	int stopping;
+	struct db *ckpt_db; /* checkpoints only, in ckpt_work's thread */
+	uv_work_t ckpt_work;
+	int ckpt_running;       /* ckpt_work is queued or running */
+	int ckpt_pages;         /* its results: WAL pages left, */
+	int ckpt_cut;           /* whether it truncated the WAL, */
+	enum chat_err ckpt_err; /* and its error */
 };
 
 /* chat.c: answers to a socket. */
@@ -95,6 +101,11 @@ void chat_push_queue(struct chat_app *a, struct sio_socket *s, int64_t room,
     json_t *data, const struct chat_msg_in *in, int64_t ack);
 void chat_push_drop(struct chat_app *a, struct sio_socket *s);
 void chat_push_catchup(struct chat_app *a, struct sio_socket *s, int64_t after);
+
+/* chat_wal.c: WAL checkpoints in the thread pool. */
+int chat_wal_init(struct chat_app *a);
+void chat_wal_poke(struct chat_app *a, int any);
+void chat_wal_finish(struct chat_app *a);
 
 /* chat_presence.c: online users, user_status, last_seen. */
 struct chat_user *chat_presence_user_ref(

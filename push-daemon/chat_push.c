@@ -4,8 +4,9 @@
  * events stored through lib/chat in one transaction (group commit) and
  * answered after it, the push cursor that sends every stored message in id
  * order, catch-up on connect, and the timers that keep the push going when
- * hints are lost. Messages always come from SQLite: it must not push from
- * a hint's content or keep a message in memory past its turn.
+ * hints are lost (the tick also starts chat_wal.c's checkpoints). Messages
+ * always come from SQLite: it must not push from a hint's content or keep a
+ * message in memory past its turn.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -282,6 +283,7 @@ chat_push_turn(void *app)
 		chat_push_answer(a);
 	if (a->nseen > 0)
 		chat_presence_seen_flush(a);
+	chat_wal_poke(a, 0);
 }
 
 /*
@@ -389,12 +391,14 @@ chat_push_hint(void *arg, const char *data, size_t len)
 	a->want_push = 1;
 }
 
+/* The tick: push in case a hint was lost, and checkpoint the WAL. */
 static void
 chat_push_tick_cb(uv_timer_t *t)
 {
 	struct chat_app *a = t->data;
 
 	a->want_push = 1;
+	chat_wal_poke(a, 1);
 }
 
 /*

@@ -2,11 +2,13 @@
 /*
  * Unit tests of lib/db.c, each on a fresh database file set up by
  * tests/unit/dbfix.h: schema version, reopening, refusing a newer schema,
- * nested transactions and SQLITE_BUSY. Also the checks that span every
+ * migration from version 1, nested transactions, SQLITE_BUSY and WAL
+ * checkpoints beside a reader. Also the checks that span every
  * query file or many processes: SQL metacharacters stored literally
  * (TESTING.md 4.2 item 5), 8 processes writing the same file at once
  * (TESTING.md 4.4 item 4) and 8 workers opening a new file together.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -100,9 +102,97 @@ END_TEST
 START_TEST(test_refuse_newer)
 {
 	db_free(topen());
-	traw_exec("PRAGMA user_version = 2");
+	traw_exec("PRAGMA user_version = 99");
 	ck_assert_ptr_null(db_open(tpath, BUSY_MS));
-	ck_assert_int_eq(traw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), 99);
+}
+END_TEST
+
+/*
+ * A version 1 database (ratelimit without full_ms) migrates to the
+ * current version and keeps its buckets for a day.
+ */
+START_TEST(test_migrate_v1)
+{
+	struct db *db = topen();
+
+	db_free(db);
+	traw_exec("DROP INDEX ratelimit_full;"
+	          "ALTER TABLE ratelimit DROP COLUMN full_ms;"
+	          "INSERT INTO ratelimit VALUES ('k', 1.5, 1000);"
+	          "PRAGMA user_version = 1;");
+	db = topen();
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
+	ck_assert_int_eq(traw_int("SELECT full_ms FROM ratelimit "
+	                          "WHERE key = 'k' AND tokens = 1.5"),
+	    1000 + 86400000);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
+	                          "name = 'ratelimit_full'"),
+	    1);
+	db_free(db);
+}
+END_TEST
+
+/* Bytes of the test database's -wal file, -1 when it is missing. */
+static int64_t
+twal_size(void)
+{
+	char path[320];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s-wal", tpath);
+	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+/*
+ * db_wal_manual() keeps commits from checkpointing, so the WAL grows past
+ * DB_WAL_LIMIT; db_checkpoint() on a second handle copies it all but
+ * cannot truncate it while a reader holds a snapshot, and does once the
+ * reader is gone. A writer then starts again from the file's start.
+ */
+START_TEST(test_checkpoint)
+{
+	struct db *db = topen(), *ck = topen();
+	char key[2048];
+	sqlite3 *rd;
+	double ra;
+	int i, pages = -1, cut = -1;
+
+	db_wal_manual(db);
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	for (i = 0; i < 3000; i++) {
+		snprintf(key, 16, "%06d", i);
+		key[6] = 'k';
+		ck_assert_int_eq(
+		    db_rate_take(db, key, 3, 1, 1, 1000, &ra), CHAT_OK);
+	}
+	ck_assert_int_ge(db_wal_pages(db), 3000);
+	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
+
+	rd = traw();
+	ck_assert_int_eq(
+	    sqlite3_exec(
+	        rd, "BEGIN; SELECT count(*) FROM ratelimit;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
+	ck_assert_int_ge(pages, 3000);
+	ck_assert_int_eq(cut, 0);
+	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
+	ck_assert_int_eq(
+	    sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(rd);
+
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
+	ck_assert_int_eq(pages, 0);
+	ck_assert_int_eq(cut, 1);
+	ck_assert_int_eq(twal_size(), 0);
+	ck_assert_int_eq(
+	    db_rate_take(db, "after", 3, 1, 1, 1000, &ra), CHAT_OK);
+	ck_assert_int_lt(db_wal_pages(db), 10);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit"), 3001);
+	db_free(ck);
+	db_free(db);
 }
 END_TEST
 
@@ -401,6 +491,8 @@ main(void)
 	tcase_add_test(tc, test_schema_version);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_refuse_newer);
+	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_checkpoint);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_sql_metachars);

@@ -2,7 +2,8 @@
 /*
  * Unit tests of lib/db_rate.c on a fresh database file set up by
  * tests/unit/dbfix.h. They cover the token bucket's burst, refill, cap and
- * wait time, a clock that goes back, and one bucket seen by two handles.
+ * wait time, a clock that goes back, one bucket seen by two handles, and
+ * the pruning of buckets that are full again.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -68,6 +69,77 @@ START_TEST(test_rate)
 }
 END_TEST
 
+/*
+ * A bucket is deleted only once it has refilled, by db_rate_prune() or
+ * every DB_RATE_PRUNE_EVERY-th write, at most DB_RATE_PRUNE_MAX at a time;
+ * a bucket still short of its burst stays, and its limit still holds.
+ */
+START_TEST(test_rate_prune)
+{
+	struct db *db = topen();
+	char key[32];
+	double ra = -1;
+	int i;
+
+	/* "slow" is full again at 10001 ms, "fast" (2 of 4 taken) at 501. */
+	ck_assert_int_eq(db_rate_take(db, "slow", 2, 0.1, 1, 0, &ra), CHAT_OK);
+	ck_assert_int_eq(
+	    db_rate_take(db, "slow", 2, 0.1, 2, 0, &ra), CHAT_ERR_RATE);
+	ck_assert_int_eq(db_rate_take(db, "fast", 4, 4, 2, 0, &ra), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit"), 2);
+	ck_assert_int_eq(db_rate_prune(db, 499, 100), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit"), 2);
+	ck_assert_int_eq(db_rate_prune(db, 600, 100), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit "
+	                          "WHERE key = 'slow'"),
+	    1);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit"), 1);
+	/* The pruned key starts full again: its burst of 4, no more. */
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    db_rate_take(db, "fast", 4, 4, 1, 600, &ra), CHAT_OK);
+	ck_assert_int_eq(
+	    db_rate_take(db, "fast", 4, 4, 1, 600, &ra), CHAT_ERR_RATE);
+
+	/*
+	 * 100 keys of one take each, full again at 1251 ms; later writes
+	 * prune them in batches, oldest first, while "slow" (short
+	 * of its burst until 10001 ms) stays and still refuses.
+	 */
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "ip:%d", i);
+		ck_assert_int_eq(
+		    db_rate_take(db, key, 4, 4, 1, 1000, &ra), CHAT_OK);
+	}
+	ck_assert_int_ge(traw_int("SELECT count(*) FROM ratelimit"), 100);
+	for (i = 0; i < DB_RATE_PRUNE_EVERY; i++)
+		ck_assert_int_eq(
+		    db_rate_take(db, "w", 1000, 1, 1, 2000, &ra), CHAT_OK);
+	ck_assert_int_le(traw_int("SELECT count(*) FROM ratelimit "
+	                          "WHERE key LIKE 'ip:%'"),
+	    100 - DB_RATE_PRUNE_MAX);
+	for (i = 0; i < 8 * DB_RATE_PRUNE_EVERY; i++)
+		ck_assert_int_eq(
+		    db_rate_take(db, "w", 1000, 1, 1, 2000, &ra), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit "
+	                          "WHERE key LIKE 'ip:%' OR key = 'fast'"),
+	    0);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM ratelimit "
+	                          "WHERE key IN ('slow', 'w')"),
+	    2);
+	ck_assert_int_eq(
+	    db_rate_take(db, "slow", 2, 0.1, 2, 2000, &ra), CHAT_ERR_RATE);
+	ck_assert_int_eq(
+	    db_rate_take(db, "slow", 2, 0.1, 2, 10600, &ra), CHAT_OK);
+	/* The prune reads full_ms through its index, not by a scan. */
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+	             "AND tbl_name = 'ratelimit' AND name = 'ratelimit_full'"),
+	    1);
+	db_free(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -80,6 +152,7 @@ main(void)
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_rate_prune);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
