@@ -464,14 +464,14 @@ db_wal_pages(const struct db *db)
 /*
  * Checkpoint as db.h says: PASSIVE, which waits for nobody and copies the
  * frames no reader still needs (it fsyncs the WAL, then the database);
- * then, if "may_truncate" is set, every frame was copied and they fill
- * more than DB_WAL_LIMIT, TRUNCATE without a busy handler: it takes the write
- * lock only if it is free, finds nothing left to copy, and gives up at once if
- * a reader still uses the WAL, so that no writer waits behind it for long.
- * Another checkpoint running at the same time is not an error.
+ * then, when every frame was copied and they fill more than DB_WAL_LIMIT,
+ * TRUNCATE without a busy handler: it takes the write lock only if it is
+ * free, finds nothing left to copy, and gives up at once if a reader still
+ * uses the WAL, so that no writer waits behind it for long. Another
+ * checkpoint running at the same time is not an error.
  */
 enum chat_err
-db_checkpoint(struct db *db, int may_truncate, int *wal_pages, int *truncated)
+db_checkpoint(struct db *db, int *wal_pages, int *truncated)
 {
 	int rc, nlog = 0, ncopied = 0;
 
@@ -484,7 +484,7 @@ db_checkpoint(struct db *db, int may_truncate, int *wal_pages, int *truncated)
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
 	*wal_pages = nlog;
-	if (!may_truncate || nlog <= 0 || ncopied < nlog ||
+	if (nlog <= 0 || ncopied < nlog ||
 	    (int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
 		return CHAT_OK;
 	sqlite3_busy_timeout(db->h, 0);

@@ -64,16 +64,14 @@ int db_in_txn(const struct db *db);
  * WAL checkpoints. db_wal_manual() stops "db" from checkpointing in its
  * commits; db_wal_pages() then gives the WAL's size in pages after its
  * last commit. db_checkpoint() copies into the database what no reader
- * still needs, without waiting for anyone, and with "may_truncate"
- * truncates a fully copied WAL larger than DB_WAL_LIMIT when nothing uses
- * it (the file's blocks are freed with the write lock held); it is for a
+ * still needs, without waiting for anyone, and truncates a fully copied
+ * WAL larger than DB_WAL_LIMIT when nothing uses it; it is meant for a
  * connection that does nothing else, in a thread that may block on its
  * fsyncs. "*wal_pages" gets the WAL's size in pages (0 when truncated).
  */
 void db_wal_manual(struct db *db);
 int db_wal_pages(const struct db *db);
-enum chat_err db_checkpoint(
-    struct db *db, int may_truncate, int *wal_pages, int *truncated);
+enum chat_err db_checkpoint(struct db *db, int *wal_pages, int *truncated);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);

@@ -77,8 +77,7 @@ struct chat_app {
 	int stopping;
 	struct db *ckpt_db; /* checkpoints only, in ckpt_work's thread */
 	uv_work_t ckpt_work;
-	int ckpt_running;       /* ckpt_work is queued or running, */
-	int ckpt_tick;          /* started by the tick (it may truncate) */
+	int ckpt_running;       /* ckpt_work is queued or running */
 	int ckpt_pages;         /* its results: WAL pages left, */
 	int ckpt_cut;           /* whether it truncated the WAL, */
 	enum chat_err ckpt_err; /* and its error */
@@ -105,7 +104,7 @@ void chat_push_catchup(struct chat_app *a, struct sio_socket *s, int64_t after);
 
 /* chat_wal.c: WAL checkpoints in the thread pool. */
 int chat_wal_init(struct chat_app *a);
-void chat_wal_poke(struct chat_app *a, int tick);
+void chat_wal_poke(struct chat_app *a, int any);
 void chat_wal_finish(struct chat_app *a);
 
 /* chat_presence.c: online users, user_status, last_seen. */

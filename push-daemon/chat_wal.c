@@ -5,8 +5,7 @@
  * would block the loop on two fsyncs); a second connection, used only by
  * a libuv thread-pool worker, checkpoints when the daemon's commits have
  * left DB_WAL_CKPT_PAGES in the WAL and on every tick, which also covers
- * the workers' commits and alone may truncate the WAL file (at most once
- * a second, even under sustained writes). One checkpoint runs at a time.
+ * the workers' commits. One checkpoint runs at a time.
  */
 #include <stdlib.h>
 
@@ -23,8 +22,7 @@ chat_wal_work_cb(uv_work_t *w)
 {
 	struct chat_app *a = w->data;
 
-	a->ckpt_err = db_checkpoint(
-	    a->ckpt_db, a->ckpt_tick, &a->ckpt_pages, &a->ckpt_cut);
+	a->ckpt_err = db_checkpoint(a->ckpt_db, &a->ckpt_pages, &a->ckpt_cut);
 }
 
 /* Loop thread: the checkpoint is over (a failure was logged by db). */
@@ -55,22 +53,21 @@ chat_wal_init(struct chat_app *a)
 
 /*
  * Start a checkpoint unless one is running or the daemon stops: always
- * with "tick" set, which may also truncate the WAL, else once the
- * daemon's last commit left DB_WAL_CKPT_PAGES or more in the WAL.
+ * with "any" set (the tick), else once the daemon's last commit left
+ * DB_WAL_CKPT_PAGES or more in the WAL.
  */
 void
-chat_wal_poke(struct chat_app *a, int tick)
+chat_wal_poke(struct chat_app *a, int any)
 {
 	if (a->ckpt_running || a->stopping || a->ckpt_db == NULL)
 		return;
-	if (!tick && db_wal_pages(a->db) < DB_WAL_CKPT_PAGES)
+	if (!any && db_wal_pages(a->db) < DB_WAL_CKPT_PAGES)
 		return;
 	if (uv_queue_work(a->loop, &a->ckpt_work, chat_wal_work_cb,
 	        chat_wal_after_cb) != 0) {
 		log_warnx("%s: uv_queue_work failed", __func__);
 		return;
 	}
-	a->ckpt_tick = tick;
 	a->ckpt_running = 1;
 }
 

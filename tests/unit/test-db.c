@@ -147,9 +147,8 @@ twal_size(void)
 /*
  * db_wal_manual() keeps commits from checkpointing, so the WAL grows past
  * DB_WAL_LIMIT; db_checkpoint() on a second handle copies it all but
- * cannot truncate it while a reader holds a snapshot, nor unless asked,
- * and does once the reader is gone. A writer then starts again from the
- * file's start.
+ * cannot truncate it while a reader holds a snapshot, and does once the
+ * reader is gone. A writer then starts again from the file's start.
  */
 START_TEST(test_checkpoint)
 {
@@ -176,7 +175,7 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(
 	        rd, "BEGIN; SELECT count(*) FROM ratelimit;", NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(db_checkpoint(ck, 1, &pages, &cut), CHAT_OK);
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
 	ck_assert_int_ge(pages, 3000);
 	ck_assert_int_eq(cut, 0);
 	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
@@ -184,11 +183,7 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(rd);
 
-	ck_assert_int_eq(db_checkpoint(ck, 0, &pages, &cut), CHAT_OK);
-	ck_assert_int_ge(pages, 3000);
-	ck_assert_int_eq(cut, 0);
-	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
-	ck_assert_int_eq(db_checkpoint(ck, 1, &pages, &cut), CHAT_OK);
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
 	ck_assert_int_eq(pages, 0);
 	ck_assert_int_eq(cut, 1);
 	ck_assert_int_eq(twal_size(), 0);
