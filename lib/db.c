@@ -463,12 +463,14 @@ db_wal_pages(const struct db *db)
 
 /*
  * Checkpoint as db.h says: PASSIVE, which waits for nobody and copies the
- * frames no reader still needs (it fsyncs the WAL, then the database);
- * then, when every frame was copied and they fill more than DB_WAL_LIMIT,
- * TRUNCATE without a busy handler: it takes the write lock only if it is
- * free, finds nothing left to copy, and gives up at once if a reader still
- * uses the WAL, so that no writer waits behind it for long. Another
- * checkpoint running at the same time is not an error.
+ * frames no reader still needs (it fsyncs the WAL, then the database).
+ * Writers go on meanwhile, so under sustained writes a PASSIVE never
+ * catches up and the WAL never restarts from its start: when it holds
+ * more than DB_WAL_LIMIT, TRUNCATE without a busy handler. It takes the
+ * write lock only if it is free, copies the short tail the PASSIVE left
+ * and truncates the file with the lock held (writers wait that long), and
+ * gives up at once if a reader still uses the WAL. Another checkpoint
+ * running at the same time is not an error.
  */
 enum chat_err
 db_checkpoint(struct db *db, int *wal_pages, int *truncated)
@@ -484,8 +486,7 @@ db_checkpoint(struct db *db, int *wal_pages, int *truncated)
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
 	*wal_pages = nlog;
-	if (nlog <= 0 || ncopied < nlog ||
-	    (int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
+	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
 		return CHAT_OK;
 	sqlite3_busy_timeout(db->h, 0);
 	rc = sqlite3_wal_checkpoint_v2(

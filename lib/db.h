@@ -64,8 +64,9 @@ int db_in_txn(const struct db *db);
  * WAL checkpoints. db_wal_manual() stops "db" from checkpointing in its
  * commits; db_wal_pages() then gives the WAL's size in pages after its
  * last commit. db_checkpoint() copies into the database what no reader
- * still needs, without waiting for anyone, and truncates a fully copied
- * WAL larger than DB_WAL_LIMIT when nothing uses it; it is meant for a
+ * still needs, without waiting for anyone, and copies the rest of a WAL
+ * larger than DB_WAL_LIMIT and truncates it when the write lock is free
+ * and no reader uses the WAL; it is meant for a
  * connection that does nothing else, in a thread that may block on its
  * fsyncs. "*wal_pages" gets the WAL's size in pages (0 when truncated).
  */
