@@ -7,7 +7,8 @@
  * all processes) and maps SQLite errors; the queries live in db_user.c,
  * db_room.c, db_msg.c, db_media.c and db_rate.c. No db file may build SQL
  * at run time, or share a handle across fork() or use it in two threads
- * at once (the daemon's checkpoint handle moves to a worker thread).
+ * at once (the daemon's checkpoint handle is used by one thread-pool
+ * thread at a time).
  */
 #include <stdint.h>
 #include <stdlib.h>
