@@ -37,10 +37,12 @@ function walSize(st) {
 	}
 }
 
-// A stack whose rate limits stay out of the way, a room, two writers.
+// A stack whose rate limits (messages, WebSocket frames) stay out of the
+// way, a room, two writers.
 async function setup() {
 	const st = await startStack({ set: { msg_burst: '1000000',
-		msg_rate: '1000000' }, workers: 2 });
+		msg_rate: '1000000', ws_frame_burst: '1000000',
+		ws_frame_rate: '1000000' }, workers: 2 });
 	stacks.push(st);
 	const [a, b] = [await newUser(st.url), await newUser(st.url)];
 	const room = await newRoom(st.url, a, [b.email]);
