@@ -6,9 +6,7 @@
  * rate limited and stored exactly like one sent over REST. It reaches the
  * database only through lib/db and never publishes anything itself.
  */
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,43 +54,87 @@ chat_now_ms(void)
 #define CHAT_TIME_MIN (-62167219200000LL)
 #define CHAT_TIME_MAX 253402300799999LL
 
+/* Write "v" (0..99) as two digits at "p". */
+static void
+chat_digits2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 /*
  * RFC 3339 only has four-digit years, so "ms" is clamped to years
  * 0000..9999 (only corrupt data lies outside) and the call always
- * succeeds. Milliseconds round towards the past, also before 1970.
+ * succeeds. Milliseconds round towards the past, also before 1970. The
+ * civil date comes from the day number by Howard Hinnant's
+ * days_from_civil inverse (400-year eras of 146097 days, years starting
+ * in March), without gmtime_r() and snprintf(), which were a tenth of a
+ * message page's cost.
  */
 char *
 chat_time_fmt(int64_t ms, char buf[CHAT_TIME_LEN])
 {
-	struct tm tm;
-	time_t t;
-	int64_t frac;
+	int64_t days, secs, z, era;
+	unsigned doe, yoe, doy, mp, day, mon, year;
 
 	if (ms < CHAT_TIME_MIN)
 		ms = CHAT_TIME_MIN;
 	if (ms > CHAT_TIME_MAX)
 		ms = CHAT_TIME_MAX;
-	frac = ms % 1000;
-	if (frac < 0)
-		frac += 1000;
-	t = (time_t)((ms - frac) / 1000);
-	gmtime_r(&t, &tm);
-	/* The modulos state the ranges for gcc's truncation check. */
-	snprintf(buf, CHAT_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
-	    (unsigned)(tm.tm_year + 1900) % 10000,
-	    (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
-	    (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
-	    (unsigned)tm.tm_sec % 100, (unsigned)frac % 1000);
+	/* Floor divisions: the remainders are never negative. */
+	days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+	secs = ms - days * 86400000; /* ms into the day */
+	z = days + 719468;           /* days since 0000-03-01 */
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = doy - (153 * mp + 2) / 5 + 1;
+	mon = mp < 10 ? mp + 3 : mp - 9;
+	year = (unsigned)(yoe + era * 400 + (mon <= 2));
+
+	chat_digits2(buf, year / 100);
+	chat_digits2(buf + 2, year % 100);
+	buf[4] = '-';
+	chat_digits2(buf + 5, mon);
+	buf[7] = '-';
+	chat_digits2(buf + 8, day);
+	buf[10] = 'T';
+	chat_digits2(buf + 11, (unsigned)(secs / 3600000));
+	buf[13] = ':';
+	chat_digits2(buf + 14, (unsigned)(secs / 60000 % 60));
+	buf[16] = ':';
+	chat_digits2(buf + 17, (unsigned)(secs / 1000 % 60));
+	buf[19] = '.';
+	buf[20] = (char)('0' + secs % 1000 / 100);
+	chat_digits2(buf + 21, (unsigned)(secs % 100));
+	memcpy(buf + 23, "Z", 2);
 	return buf;
+}
+
+char *
+chat_id_fmt(int64_t id, char buf[CHAT_ID_LEN])
+{
+	char *p = buf + CHAT_ID_LEN;
+	uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (id < 0)
+		*--p = '-';
+	return p;
 }
 
 json_t *
 chat_id_json(int64_t id)
 {
-	char buf[24];
+	char buf[CHAT_ID_LEN];
 
-	snprintf(buf, sizeof(buf), "%" PRId64, id);
-	return json_string(buf);
+	return json_string(chat_id_fmt(id, buf));
 }
 
 /*
@@ -282,12 +324,13 @@ chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
     const char *content, const char *media, const char *client_id,
     int64_t now_ms, struct chat_msg_out *res, int *wrote)
 {
-	char key[32];
+	char key[4 + CHAT_ID_LEN] = "msg:", idb[CHAT_ID_LEN];
+	const char *id = chat_id_fmt(user, idb);
 	enum chat_err e;
 
 	if ((e = db_room_is_member(db, room, user)) != CHAT_OK)
 		return e;
-	snprintf(key, sizeof(key), "msg:%" PRId64, user);
+	memcpy(key + 4, id, (size_t)(idb + CHAT_ID_LEN - id));
 	if ((e = db_rate_take(db, key, (double)cf->msg_burst, cf->msg_rate, 1,
 	         now_ms, &res->retry_after)) != CHAT_OK)
 		return e;

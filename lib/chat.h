@@ -74,6 +74,13 @@ int64_t chat_now_ms(void);
 #define CHAT_TIME_LEN 32
 char *chat_time_fmt(int64_t ms, char buf[CHAT_TIME_LEN]);
 
+/*
+ * Format "id" in decimal (a "-" when negative) at the end of "buf" and
+ * return where it starts: the text of an id as clients see it.
+ */
+#define CHAT_ID_LEN 21
+char *chat_id_fmt(int64_t id, char buf[CHAT_ID_LEN]);
+
 /* Format an id as the JSON string clients see ("ids are strings"). */
 json_t *chat_id_json(int64_t id);
 

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +72,108 @@ START_TEST(test_time_fmt)
 	ck_assert_str_eq(
 	    chat_time_fmt(INT64_MIN, buf), "0000-01-01T00:00:00.000Z");
 	ck_assert_ptr_eq(chat_time_fmt(T0, buf), buf);
+}
+END_TEST
+
+/*
+ * The formatter before it was written by hand (gmtime_r() and snprintf()),
+ * kept here as the reference its output must equal.
+ */
+static void
+time_fmt_ref(int64_t ms, char buf[CHAT_TIME_LEN])
+{
+	struct tm tm;
+	int64_t frac;
+	time_t t;
+
+	if (ms < -62167219200000LL)
+		ms = -62167219200000LL;
+	if (ms > 253402300799999LL)
+		ms = 253402300799999LL;
+	frac = ms % 1000;
+	if (frac < 0)
+		frac += 1000;
+	t = (time_t)((ms - frac) / 1000);
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	snprintf(buf, CHAT_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+	    (unsigned)(tm.tm_year + 1900) % 10000,
+	    (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+	    (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
+	    (unsigned)tm.tm_sec % 100, (unsigned)frac % 1000);
+}
+
+/* chat_time_fmt("ms") equals the reference. */
+static void
+time_fmt_check(int64_t ms)
+{
+	char got[CHAT_TIME_LEN], want[CHAT_TIME_LEN];
+
+	time_fmt_ref(ms, want);
+	ck_assert_msg(strcmp(chat_time_fmt(ms, got), want) == 0,
+	    "%lld: %s, want %s", (long long)ms, got, want);
+}
+
+/*
+ * Against the reference: the first and last millisecond of every year
+ * 0000..9999 and of the days around every February's end (leap years by
+ * all three rules: 1900, 2000, 2100, 2400, year 0), every day of
+ * 1960..2100 at a varying time of day, and a stride over the whole range.
+ */
+START_TEST(test_time_fmt_ref)
+{
+	static const int feb[] = {28, 29};
+	uint64_t x = 88172645463325252ULL;
+	struct tm tm;
+	int64_t ms, y0;
+	int y, i;
+
+	for (y = 0; y <= 9999; y++) {
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = y - 1900;
+		tm.tm_mday = 1;
+		y0 = (int64_t)timegm(&tm) * 1000;
+		time_fmt_check(y0);
+		time_fmt_check(y0 - 1);
+		time_fmt_check(y0 + 999);
+		for (i = 0; i < 2; i++) {
+			tm.tm_mon = 1;
+			tm.tm_mday = feb[i];
+			ms = (int64_t)timegm(&tm) * 1000;
+			time_fmt_check(ms);
+			time_fmt_check(ms + 86399999);
+			time_fmt_check(ms + 86400000);
+		}
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 60;
+	tm.tm_mday = 1;
+	for (ms = (int64_t)timegm(&tm) * 1000; ms < 4102444800000LL;
+	     ms += 86400000) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		time_fmt_check(ms + (int64_t)(x % 86400000));
+	}
+	for (ms = -62167219200000LL; ms <= 253402300799999LL;
+	     ms += 7777777777LL)
+		time_fmt_check(ms);
+	time_fmt_check(INT64_MIN);
+	time_fmt_check(-62167219200001LL);
+	time_fmt_check(253402300800000LL);
+	time_fmt_check(INT64_MAX);
+}
+END_TEST
+
+START_TEST(test_id_fmt)
+{
+	char buf[CHAT_ID_LEN];
+
+	ck_assert_str_eq(chat_id_fmt(0, buf), "0");
+	ck_assert_str_eq(chat_id_fmt(7, buf), "7");
+	ck_assert_str_eq(chat_id_fmt(1234567890, buf), "1234567890");
+	ck_assert_str_eq(chat_id_fmt(-42, buf), "-42");
+	ck_assert_str_eq(chat_id_fmt(INT64_MAX, buf), "9223372036854775807");
+	ck_assert_str_eq(chat_id_fmt(INT64_MIN, buf), "-9223372036854775808");
 }
 END_TEST
 
@@ -558,6 +661,8 @@ main(void)
 	tcase_add_test(pure, test_strerror);
 	tcase_add_test(pure, test_now);
 	tcase_add_test(pure, test_time_fmt);
+	tcase_add_test(pure, test_time_fmt_ref);
+	tcase_add_test(pure, test_id_fmt);
 	tcase_add_test(pure, test_id_json);
 	tcase_add_test(pure, test_id_parse);
 	tcase_add_test(pure, test_id_from_json);
