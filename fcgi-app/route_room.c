@@ -193,30 +193,30 @@ route_room_get(struct req *r)
 
 /*
  * GET /chat/private_chats: the caller's private chats, "is_online" asked
- * of the push daemon (offline when it does not answer in time).
+ * of the push daemon (offline when it does not answer in time). The
+ * answer is written as JSON text from the rows (db_private_chats_text),
+ * without a jansson tree.
  */
 void
 route_room_private_list(struct req *r)
 {
-	json_t *out = NULL;
-	int64_t *others = NULL;
-	size_t i, n = 0;
-	int *online;
+	struct db_chats_text t = {NULL, 0, NULL, NULL, 0};
 	enum chat_err e;
+	size_t len = 0;
+	int *online;
+	char *out;
 
-	e = db_private_chats_json(r->app->db, r->user.id, &out, &others, &n);
-	if (e != CHAT_OK) {
+	if ((e = db_private_chats_text(r->app->db, r->user.id, &t)) !=
+	    CHAT_OK) {
 		req_fail(r, e);
 		return;
 	}
-	online = xcalloc(n + 1, sizeof(*online));
-	if (n > 0)
-		presence_online(r->app->bus, others, n, online,
+	online = xcalloc(t.n + 1, sizeof(*online));
+	if (t.n > 0)
+		presence_online(r->app->bus, t.others, t.n, online,
 		    (int)r->app->conf.presence_timeout);
-	for (i = 0; i < n && i < json_array_size(out); i++)
-		json_object_set_new(json_array_get(out, i), "is_online",
-		    json_boolean(online[i]));
-	req_reply(r, 200, out);
+	out = db_chats_text_join(&t, online, &len);
+	req_reply_text(r, 200, out, len);
 	free(online);
-	free(others);
+	db_chats_text_finish(&t);
 }

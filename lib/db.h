@@ -112,6 +112,26 @@ enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
  */
 enum chat_err db_private_chats_json(struct db *db, int64_t user, json_t **out,
     int64_t **others, size_t *nothers);
+/*
+ * The same private chats as JSON text, for the REST route: "s" holds the
+ * bytes json_dumps() writes for db_private_chats_json()'s array with
+ * JSON_COMPACT, but with each chat's "is_online" value left out; it goes
+ * at offset "at[i]" of "s". db_chats_text_join() puts the values in.
+ */
+struct db_chats_text {
+	char *s;
+	size_t len;
+	size_t *at;      /* where chat i's "is_online" value goes */
+	int64_t *others; /* the other user of chat i */
+	size_t n;        /* chats */
+};
+enum chat_err db_private_chats_text(
+    struct db *db, int64_t user, struct db_chats_text *out);
+/* The array with chat i's "is_online" from "online[i]", as a new string. */
+char *db_chats_text_join(
+    const struct db_chats_text *t, const int *online, size_t *len);
+/* Release what db_private_chats_text() put in "t" (safe twice). */
+void db_chats_text_finish(struct db_chats_text *t);
 /* Member ids of "room"; "*ids" is a new array the caller frees. */
 enum chat_err db_room_members(
     struct db *db, int64_t room, int64_t **ids, size_t *n);

@@ -93,4 +93,14 @@ enum chat_err db_max_id(
 json_t *db_col_json(sqlite3_stmt *st, int i);
 json_t *db_time_json(int64_t ms, int zero_is_null);
 
+/*
+ * The JSON text twins of db_col_json() and db_msg_json(), in db_msg.c for
+ * the routes that write their answer as text (lib/jsonw.h): each appends
+ * to "w" the bytes json_dumps() writes for the jansson value.
+ */
+struct jsonw;
+int db_col_text_add(sqlite3_stmt *st, int i, struct jsonw *w);
+void db_time_text_add(struct jsonw *w, int64_t ms, int zero_is_null);
+enum chat_err db_msg_text_add(struct db *db, int64_t id, struct jsonw *w);
+
 #endif

@@ -202,7 +202,7 @@ db_msgs_json(struct db *db, int64_t room, int limit, int64_t before,
  * to "w" as db_col_json() would serialise it. Returns 0, or -1 after
  * logging when the text is not UTF-8.
  */
-static int
+int
 db_col_text_add(sqlite3_stmt *st, int i, struct jsonw *w)
 {
 	const unsigned char *s;
@@ -230,7 +230,6 @@ db_col_text_add(sqlite3_stmt *st, int i, struct jsonw *w)
 static int
 db_msg_row_text(sqlite3_stmt *st, struct jsonw *w)
 {
-	char when[CHAT_TIME_LEN];
 	int bad = 0;
 
 	DB_MSG_LIT(w, "{\"id\":");
@@ -249,11 +248,48 @@ db_msg_row_text(sqlite3_stmt *st, struct jsonw *w)
 	bad |= db_col_text_add(st, 6, w);
 	DB_MSG_LIT(w, ",\"client_id\":");
 	bad |= db_col_text_add(st, 7, w);
-	DB_MSG_LIT(w, ",\"timestamp\":\"");
-	chat_time_fmt(sqlite3_column_int64(st, 8), when);
-	jsonw_raw_add(w, when, strlen(when));
-	DB_MSG_LIT(w, "\"}");
+	DB_MSG_LIT(w, ",\"timestamp\":");
+	db_time_text_add(w, sqlite3_column_int64(st, 8), 0);
+	DB_MSG_LIT(w, "}");
 	return bad ? -1 : 0;
+}
+
+/* "ms" appended as db_time_json() would serialise it. */
+void
+db_time_text_add(struct jsonw *w, int64_t ms, int zero_is_null)
+{
+	char when[CHAT_TIME_LEN + 1];
+
+	if (ms == 0 && zero_is_null) {
+		DB_MSG_LIT(w, "null");
+		return;
+	}
+	when[0] = '"';
+	chat_time_fmt(ms, when + 1);
+	/* chat_time_fmt() always writes 24 characters. */
+	when[25] = '"';
+	jsonw_raw_add(w, when, 26);
+}
+
+/* db_msg_json() written as text: the message "id" appended to "w". */
+enum chat_err
+db_msg_text_add(struct db *db, int64_t id, struct jsonw *w)
+{
+	sqlite3_stmt *st = db->st[STMT_MSG_BY_ID];
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, id)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
+		                      : db_error(db, rc, __func__);
+		goto out;
+	}
+	if (db_msg_row_text(st, w) == -1)
+		e = CHAT_ERR_DB;
+out:
+	db_done(st);
+	return e;
 }
 
 /*

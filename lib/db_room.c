@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "db.h"
 #include "db_int.h"
+#include "jsonw.h"
 #include "xmalloc.h"
 
 /*
@@ -338,6 +339,130 @@ out:
 	json_decref(a);
 	free(ids);
 	return e;
+}
+
+/* Append the string literal "lit" to "w" as is. */
+#define DB_ROOM_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
+
+/*
+ * The private chat of the current row of "st" (STMT_PRIVATE_CHATS)
+ * appended to "w" as db_private_chats_json() builds it, up to and after
+ * the "is_online" value, whose offset goes to "*at".
+ */
+static enum chat_err
+db_private_chat_text(
+    struct db *db, sqlite3_stmt *st, struct jsonw *w, size_t *at)
+{
+	int64_t mid = sqlite3_column_int64(st, 5); /* 0 for NULL: none */
+	enum chat_err e;
+	int bad;
+
+	DB_ROOM_LIT(w, "{\"id\":");
+	jsonw_id_add(w, sqlite3_column_int64(st, 0));
+	DB_ROOM_LIT(w, ",\"other_user_email\":");
+	bad = db_col_text_add(st, 3, w);
+	DB_ROOM_LIT(w, ",\"other_user\":{\"id\":");
+	jsonw_id_add(w, sqlite3_column_int64(st, 1));
+	DB_ROOM_LIT(w, ",\"username\":");
+	bad |= db_col_text_add(st, 2, w);
+	DB_ROOM_LIT(w, ",\"email\":");
+	bad |= db_col_text_add(st, 3, w);
+	DB_ROOM_LIT(w, "},\"is_online\":");
+	*at = w->len;
+	DB_ROOM_LIT(w, ",\"last_seen\":");
+	db_time_text_add(w, sqlite3_column_int64(st, 4), 1);
+	DB_ROOM_LIT(w, ",\"last_message\":");
+	if (bad)
+		return CHAT_ERR_DB;
+	if (mid <= 0)
+		DB_ROOM_LIT(w, "null");
+	else if ((e = db_msg_text_add(db, mid, w)) != CHAT_OK)
+		return e;
+	DB_ROOM_LIT(w, "}");
+	return CHAT_OK;
+}
+
+/*
+ * db_private_chats_json() as text: the chats follow one another in "w"
+ * with their commas, and each one's "is_online" offset is kept.
+ */
+enum chat_err
+db_private_chats_text(struct db *db, int64_t user, struct db_chats_text *out)
+{
+	sqlite3_stmt *st = db->st[STMT_PRIVATE_CHATS];
+	struct db_chats_text t = {NULL, 0, NULL, NULL, 0};
+	struct jsonw w;
+	size_t cap = 0;
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	jsonw_init(&w);
+	if ((rc = sqlite3_bind_int64(st, 1, user)) != SQLITE_OK) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	DB_ROOM_LIT(&w, "[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (t.n == cap) {
+			cap = cap ? cap * 2 : 16;
+			t.at = xreallocarray(t.at, cap, sizeof(*t.at));
+			t.others =
+			    xreallocarray(t.others, cap, sizeof(*t.others));
+		}
+		if (t.n > 0)
+			DB_ROOM_LIT(&w, ",");
+		if ((e = db_private_chat_text(db, st, &w, &t.at[t.n])) !=
+		    CHAT_OK)
+			goto out;
+		t.others[t.n++] = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		e = db_error(db, rc, __func__);
+		goto out;
+	}
+	DB_ROOM_LIT(&w, "]");
+	t.s = jsonw_steal(&w, &t.len);
+	*out = t;
+	t.at = NULL;
+	t.others = NULL;
+out:
+	db_done(st);
+	jsonw_finish(&w);
+	free(t.at);
+	free(t.others);
+	return e;
+}
+
+char *
+db_chats_text_join(
+    const struct db_chats_text *t, const int *online, size_t *len)
+{
+	struct jsonw w;
+	size_t i, from = 0;
+
+	jsonw_init(&w);
+	for (i = 0; i < t->n; i++) {
+		jsonw_raw_add(&w, t->s + from, t->at[i] - from);
+		if (online[i])
+			DB_ROOM_LIT(&w, "true");
+		else
+			DB_ROOM_LIT(&w, "false");
+		from = t->at[i];
+	}
+	jsonw_raw_add(&w, t->s + from, t->len - from);
+	return jsonw_steal(&w, len);
+}
+
+void
+db_chats_text_finish(struct db_chats_text *t)
+{
+	free(t->s);
+	free(t->at);
+	free(t->others);
+	t->s = NULL;
+	t->at = NULL;
+	t->others = NULL;
+	t->len = t->n = 0;
 }
 
 enum chat_err

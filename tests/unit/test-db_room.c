@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -278,6 +279,87 @@ START_TEST(test_private_chats)
 }
 END_TEST
 
+/*
+ * Expect db_private_chats_text() with db_chats_text_join() to write the
+ * very bytes json_dumps() writes for db_private_chats_json()'s array of
+ * "user" once its "is_online" values are set from "online".
+ */
+static void
+chats_text_same(struct db *db, int64_t user, const int *online)
+{
+	struct db_chats_text t;
+	int64_t *others = NULL;
+	json_t *j = NULL;
+	char *want, *got;
+	size_t i, n = 0, len = 0;
+
+	ck_assert_int_eq(
+	    db_private_chats_json(db, user, &j, &others, &n), CHAT_OK);
+	for (i = 0; i < n; i++)
+		json_object_set_new(
+		    json_array_get(j, i), "is_online", json_boolean(online[i]));
+	want = json_dumps(j, JSON_COMPACT);
+	ck_assert_int_eq(db_private_chats_text(db, user, &t), CHAT_OK);
+	ck_assert_uint_eq(t.n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(t.others[i], others[i]);
+	got = db_chats_text_join(&t, online, &len);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(got, want);
+	db_chats_text_finish(&t);
+	db_chats_text_finish(&t); /* twice is harmless */
+	free(got);
+	free(want);
+	free(others);
+	json_decref(j);
+}
+
+START_TEST(test_private_chats_text)
+{
+	static const int none[4] = {0, 0, 0, 0}, some[4] = {1, 0, 1, 0},
+	                 all[4] = {1, 1, 1, 1};
+	struct db *db = topen();
+	struct db_chats_text t = {NULL, 0, NULL, NULL, 0};
+	int64_t a, b, c, d, e, pab, pac, pad, id;
+	int created;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	c = tuser(db, "carol");
+	d = tuser(db, "dave");
+	e = tuser(db, "eve");
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 1000, &pab), CHAT_OK);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, c, &a, 1, 2000, &pac), CHAT_OK);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &d, 1, 3000, &pad), CHAT_OK);
+	troom(db, "group", a, &b, 1, 3500);
+	tmsg(db, pab, b, "first", 4000);
+	tmsg(db, pab, a,
+	    "q\"b\\s\n\t\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80 </script>", 4001);
+	ck_assert_int_eq(db_msg_insert(db, pac, c, "", "/media/x.png", "c-1",
+	                     1795860909123, &id, &created),
+	    CHAT_OK);
+	ck_assert_int_eq(db_user_set_last_seen(db, c, 5000), CHAT_OK);
+	ck_assert_int_eq(db_user_set_last_seen(db, d, -1), CHAT_OK);
+
+	chats_text_same(db, a, none);
+	chats_text_same(db, a, some);
+	chats_text_same(db, a, all);
+	chats_text_same(db, b, all);
+	chats_text_same(db, c, none);
+	chats_text_same(db, e, none); /* no private chat: [] */
+	/* Text that is not UTF-8 (written behind the library): an error. */
+	traw_exec("UPDATE users SET username = CAST(x'ff' AS TEXT) "
+	          "WHERE username = 'dave'");
+	ck_assert_int_eq(db_private_chats_text(db, a, &t), CHAT_ERR_DB);
+	ck_assert_ptr_null(t.s);
+	ck_assert_ptr_null(t.others);
+	db_free(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -293,6 +375,7 @@ main(void)
 	tcase_add_test(tc, test_membership);
 	tcase_add_test(tc, test_room_last_id);
 	tcase_add_test(tc, test_private_chats);
+	tcase_add_test(tc, test_private_chats_text);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
