@@ -105,18 +105,12 @@ enum chat_err db_room_json(struct db *db, int64_t room, int nmsg, json_t **out);
 /* Rooms "user" belongs to, without messages, newest first. */
 enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
 /*
- * Private chats of "user", most recent activity first, each with
- * "other_user", "other_user_email", "last_seen", "last_message" filled and
- * "is_online" false: the caller fills it from presence. "*others" receives
- * a new array of the other users' ids, one per chat, in the same order.
- */
-enum chat_err db_private_chats_json(struct db *db, int64_t user, json_t **out,
-    int64_t **others, size_t *nothers);
-/*
- * The same private chats as JSON text, for the REST route: "s" holds the
- * bytes json_dumps() writes for db_private_chats_json()'s array with
- * JSON_COMPACT, but with each chat's "is_online" value left out; it goes
- * at offset "at[i]" of "s". db_chats_text_join() puts the values in.
+ * The private chats of "user", most recent activity first, as JSON text
+ * for the REST route: "s" holds the bytes json_dumps() writes with
+ * JSON_COMPACT for the array of API.md ("other_user", "other_user_email",
+ * "last_seen", "last_message" filled), but with each chat's "is_online"
+ * value left out: it goes at offset "at[i]" of "s", and the caller puts
+ * it in from presence with db_chats_text_join().
  */
 struct db_chats_text {
 	char *s;

@@ -275,79 +275,14 @@ out:
 	return e;
 }
 
-/*
- * The private chats of "user" as in db.h. The other user of a chat is the
- * end of the pair that is not "user"; its last message is the highest id.
- */
-enum chat_err
-db_private_chats_json(struct db *db, int64_t user, json_t **out,
-    int64_t **others, size_t *nothers)
-{
-	sqlite3_stmt *st = db->st[STMT_PRIVATE_CHATS];
-	json_t *a = json_array(), *o, *ou, *last;
-	int64_t *ids = NULL, mid;
-	size_t n = 0, cap = 0;
-	enum chat_err e = CHAT_OK;
-	int rc, bad;
-
-	if ((rc = sqlite3_bind_int64(st, 1, user)) != SQLITE_OK) {
-		e = db_error(db, rc, __func__);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = json_null();
-		mid = sqlite3_column_int64(st, 5); /* 0 for NULL: none */
-		if (mid > 0 && (e = db_msg_json(db, mid, &last)) != CHAT_OK)
-			goto out;
-		ou = json_object();
-		bad = json_object_set_new(
-		    ou, "id", chat_id_json(sqlite3_column_int64(st, 1)));
-		bad |= json_object_set_new(ou, "username", db_col_json(st, 2));
-		bad |= json_object_set_new(ou, "email", db_col_json(st, 3));
-		o = json_object();
-		bad |= json_object_set_new(
-		    o, "id", chat_id_json(sqlite3_column_int64(st, 0)));
-		bad |= json_object_set_new(
-		    o, "other_user_email", db_col_json(st, 3));
-		bad |= json_object_set_new(o, "other_user", ou);
-		bad |= json_object_set_new(o, "is_online", json_false());
-		bad |= json_object_set_new(o, "last_seen",
-		    db_time_json(sqlite3_column_int64(st, 4), 1));
-		bad |= json_object_set_new(o, "last_message", last);
-		bad |= json_array_append_new(a, o);
-		if (bad) {
-			e = CHAT_ERR_DB;
-			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xreallocarray(ids, cap, sizeof(*ids));
-		}
-		ids[n++] = sqlite3_column_int64(st, 1);
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_error(db, rc, __func__);
-		goto out;
-	}
-	*out = a;
-	*others = ids;
-	*nothers = n;
-	a = NULL;
-	ids = NULL;
-out:
-	db_done(st);
-	json_decref(a);
-	free(ids);
-	return e;
-}
-
 /* Append the string literal "lit" to "w" as is. */
 #define DB_ROOM_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
 
 /*
  * The private chat of the current row of "st" (STMT_PRIVATE_CHATS)
- * appended to "w" as db_private_chats_json() builds it, up to and after
- * the "is_online" value, whose offset goes to "*at".
+ * appended to "w", up to and after the "is_online" value, whose offset
+ * goes to "*at". The other user of a chat is the end of the pair that is
+ * not the caller; its last message is the highest id.
  */
 static enum chat_err
 db_private_chat_text(
@@ -383,8 +318,8 @@ db_private_chat_text(
 }
 
 /*
- * db_private_chats_json() as text: the chats follow one another in "w"
- * with their commas, and each one's "is_online" offset is kept.
+ * The private chats as in db.h: they follow one another in "w" with their
+ * commas, and each one's "is_online" offset is kept.
  */
 enum chat_err
 db_private_chats_text(struct db *db, int64_t user, struct db_chats_text *out)

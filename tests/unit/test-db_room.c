@@ -215,9 +215,48 @@ START_TEST(test_room_last_id)
 }
 END_TEST
 
+/*
+ * The private chats of "user" as db_private_chats_text() and
+ * db_chats_text_join() write them with "online", parsed. The text must be
+ * the very bytes json_dumps() writes back for what it parses to (jansson
+ * keeps the key order), and "is_online" must follow "online". "*others"
+ * gets a new array of the other users.
+ */
+static json_t *
+chats_json(
+    struct db *db, int64_t user, const int *online, int64_t **others, size_t *n)
+{
+	struct db_chats_text t;
+	json_error_t err;
+	json_t *j;
+	char *got, *back;
+	size_t i, len = 0;
+
+	ck_assert_int_eq(db_private_chats_text(db, user, &t), CHAT_OK);
+	got = db_chats_text_join(&t, online, &len);
+	ck_assert_uint_eq(len, strlen(got));
+	j = json_loads(got, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(j != NULL, "%s: %s", got, err.text);
+	back = json_dumps(j, JSON_COMPACT);
+	ck_assert_str_eq(got, back);
+	ck_assert_uint_eq(json_array_size(j), t.n);
+	for (i = 0; i < t.n; i++)
+		ck_assert(json_is_true(json_object_get(json_array_get(j, i),
+		              "is_online")) == !!online[i]);
+	*n = t.n;
+	*others = t.others;
+	t.others = NULL;
+	db_chats_text_finish(&t);
+	db_chats_text_finish(&t); /* twice is harmless */
+	free(back);
+	free(got);
+	return j;
+}
+
 START_TEST(test_private_chats)
 {
 	struct db *db = topen();
+	static const int offline[4] = {0, 0, 0, 0};
 	int64_t a, b, c, d, pab, pac, pad, *others, m;
 	char when[CHAT_TIME_LEN];
 	json_t *j, *it, *ou;
@@ -237,8 +276,7 @@ START_TEST(test_private_chats)
 	m = tmsg(db, pab, b, "latest", 4000);
 	ck_assert_int_eq(db_user_set_last_seen(db, c, 5000), CHAT_OK);
 
-	ck_assert_int_eq(
-	    db_private_chats_json(db, a, &j, &others, &n), CHAT_OK);
+	j = chats_json(db, a, offline, &others, &n);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_eq(json_array_size(j), 3);
 	ck_assert_int_eq(others[0], b);
@@ -267,8 +305,7 @@ START_TEST(test_private_chats)
 	json_decref(j);
 	free(others);
 
-	ck_assert_int_eq(
-	    db_private_chats_json(db, b, &j, &others, &n), CHAT_OK);
+	j = chats_json(db, b, offline, &others, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(others[0], a);
 	ck_assert_str_eq(jstr(json_array_get(j, 0), "other_user_email"),
@@ -280,48 +317,19 @@ START_TEST(test_private_chats)
 END_TEST
 
 /*
- * Expect db_private_chats_text() with db_chats_text_join() to write the
- * very bytes json_dumps() writes for db_private_chats_json()'s array of
- * "user" once its "is_online" values are set from "online".
+ * The text of the private chats with each "is_online" pattern, escaped
+ * message text, a media message, times before 1970, and no chat at all.
  */
-static void
-chats_text_same(struct db *db, int64_t user, const int *online)
-{
-	struct db_chats_text t;
-	int64_t *others = NULL;
-	json_t *j = NULL;
-	char *want, *got;
-	size_t i, n = 0, len = 0;
-
-	ck_assert_int_eq(
-	    db_private_chats_json(db, user, &j, &others, &n), CHAT_OK);
-	for (i = 0; i < n; i++)
-		json_object_set_new(
-		    json_array_get(j, i), "is_online", json_boolean(online[i]));
-	want = json_dumps(j, JSON_COMPACT);
-	ck_assert_int_eq(db_private_chats_text(db, user, &t), CHAT_OK);
-	ck_assert_uint_eq(t.n, n);
-	for (i = 0; i < n; i++)
-		ck_assert_int_eq(t.others[i], others[i]);
-	got = db_chats_text_join(&t, online, &len);
-	ck_assert_uint_eq(len, strlen(want));
-	ck_assert_str_eq(got, want);
-	db_chats_text_finish(&t);
-	db_chats_text_finish(&t); /* twice is harmless */
-	free(got);
-	free(want);
-	free(others);
-	json_decref(j);
-}
-
 START_TEST(test_private_chats_text)
 {
 	static const int none[4] = {0, 0, 0, 0}, some[4] = {1, 0, 1, 0},
 	                 all[4] = {1, 1, 1, 1};
 	struct db *db = topen();
 	struct db_chats_text t = {NULL, 0, NULL, NULL, 0};
-	int64_t a, b, c, d, e, pab, pac, pad, id;
+	int64_t a, b, c, d, e, pab, pac, pad, id, *others;
+	json_t *j, *last;
 	int created;
+	size_t n;
 
 	a = tuser(db, "alice");
 	b = tuser(db, "bob");
@@ -344,12 +352,31 @@ START_TEST(test_private_chats_text)
 	ck_assert_int_eq(db_user_set_last_seen(db, c, 5000), CHAT_OK);
 	ck_assert_int_eq(db_user_set_last_seen(db, d, -1), CHAT_OK);
 
-	chats_text_same(db, a, none);
-	chats_text_same(db, a, some);
-	chats_text_same(db, a, all);
-	chats_text_same(db, b, all);
-	chats_text_same(db, c, none);
-	chats_text_same(db, e, none); /* no private chat: [] */
+	j = chats_json(db, a, none, &others, &n);
+	ck_assert_uint_eq(n, 3);
+	last = json_object_get(json_array_get(j, 1), "last_message");
+	ck_assert_str_eq(jstr(last, "content"),
+	    "q\"b\\s\n\t\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80 </script>");
+	last = json_object_get(json_array_get(j, 0), "last_message");
+	ck_assert_str_eq(jstr(last, "media_url"), "/media/x.png");
+	ck_assert_str_eq(jstr(last, "client_id"), "c-1");
+	ck_assert_str_eq(jstr(json_array_get(j, 2), "last_seen"),
+	    "1969-12-31T23:59:59.999Z");
+	json_decref(j);
+	free(others);
+	json_decref(chats_json(db, a, some, &others, &n));
+	free(others);
+	json_decref(chats_json(db, a, all, &others, &n));
+	free(others);
+	json_decref(chats_json(db, c, all, &others, &n));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(others[0], a);
+	free(others);
+	j = chats_json(db, e, none, &others, &n); /* no private chat: [] */
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(json_array_size(j), 0);
+	json_decref(j);
+	free(others);
 	/* Text that is not UTF-8 (written behind the library): an error. */
 	traw_exec("UPDATE users SET username = CAST(x'ff' AS TEXT) "
 	          "WHERE username = 'dave'");
