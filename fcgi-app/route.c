@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "db.h"
 #include "req.h"
 #include "route.h"
 #include "route_media.h"
@@ -19,12 +20,14 @@ const struct route route_table[] = {
     {"POST", "/auth/signup", route_auth_signup, 0},
     {"POST", "/auth/login", route_auth_login, 0},
     {"POST", "/auth/token", route_auth_login, 0},
-    {"GET", "/auth/users/me", route_auth_me, ROUTE_AUTH},
-    {"GET", "/chat/private_chats", route_room_private_list, ROUTE_AUTH},
-    {"GET", "/chat/chat_rooms", route_room_list, ROUTE_AUTH},
+    {"GET", "/auth/users/me", route_auth_me, ROUTE_AUTH | ROUTE_READ},
+    {"GET", "/chat/private_chats", route_room_private_list,
+        ROUTE_AUTH | ROUTE_READ},
+    {"GET", "/chat/chat_rooms", route_room_list, ROUTE_AUTH | ROUTE_READ},
     {"POST", "/chat/chat_rooms", route_room_create, ROUTE_AUTH},
-    {"GET", "/chat/chat_rooms/{id}", route_room_get, ROUTE_AUTH},
-    {"GET", "/chat/chat_rooms/{id}/messages", route_msg_list, ROUTE_AUTH},
+    {"GET", "/chat/chat_rooms/{id}", route_room_get, ROUTE_AUTH | ROUTE_READ},
+    {"GET", "/chat/chat_rooms/{id}/messages", route_msg_list,
+        ROUTE_AUTH | ROUTE_READ},
     {"POST", "/chat/chat_rooms/{id}/messages", route_msg_post, ROUTE_AUTH},
     {"POST", "/chat/upload_media", route_media_upload,
         ROUTE_AUTH | ROUTE_STREAM},
@@ -109,6 +112,7 @@ route_dispatch(struct req *r)
 	const char *id = NULL, *seg;
 	size_t len = strlen(r->path), i, idlen = 0, seglen;
 	char *idstr = NULL;
+	enum chat_err e;
 	json_t *errs;
 	int any = 0;
 
@@ -137,6 +141,11 @@ route_dispatch(struct req *r)
 	if (strcmp(r->method, "POST") == 0 && !(rt->flags & ROUTE_STREAM) &&
 	    req_body_read(r) == -1)
 		goto out;
+	if ((rt->flags & ROUTE_READ) &&
+	    (e = db_read_begin(r->app->db)) != CHAT_OK) {
+		req_fail(r, e);
+		goto out;
+	}
 	if ((rt->flags & ROUTE_AUTH) && req_auth(r) == -1)
 		goto out;
 	if (id != NULL) {
@@ -154,5 +163,6 @@ route_dispatch(struct req *r)
 	}
 	rt->handler(r);
 out:
+	db_read_end(r->app->db);
 	free(idstr);
 }

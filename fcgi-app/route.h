@@ -16,6 +16,9 @@ struct req;
 
 #define ROUTE_AUTH   0x1 /* needs a bearer token */
 #define ROUTE_STREAM 0x2 /* the handler reads the body itself */
+#define ROUTE_READ                                                             \
+	0x4 /* only reads: the token's user and the handler's                  \
+	       queries share one read transaction */
 
 struct route {
 	const char *method;

@@ -211,6 +211,8 @@ route_room_private_list(struct req *r)
 		req_fail(r, e);
 		return;
 	}
+	/* The snapshot is not held across the presence query. */
+	db_read_end(r->app->db);
 	online = xcalloc(t.n + 1, sizeof(*online));
 	if (t.n > 0)
 		presence_online(r->app->bus, t.others, t.n, online,

@@ -123,6 +123,7 @@ static const char *const db_sql[STMT__MAX] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_BEGIN_READ] = "BEGIN DEFERRED",
     [STMT_USER_INSERT] = "INSERT INTO users (username, email, full_name, "
                          "pass_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_USER_BY_ID] = USER_COLS "WHERE id = ?1",
@@ -544,6 +545,10 @@ db_begin(struct db *db)
 {
 	enum chat_err e;
 
+	if (db->reading) {
+		log_warnx("%s: inside a read transaction", __func__);
+		return CHAT_ERR_DB;
+	}
 	if (db->depth > 0) {
 		if (db->aborted) {
 			log_warnx(
@@ -597,6 +602,37 @@ db_rollback(struct db *db)
 	if (!db->aborted && !sqlite3_get_autocommit(db->h))
 		db_run(db, STMT_ROLLBACK, __func__);
 	db->aborted = --db->depth > 0;
+}
+
+/*
+ * A read transaction (BEGIN DEFERRED: the snapshot is taken by the first
+ * read) around several reads, so that they share one snapshot and one
+ * acquisition of SQLite's locks instead of one each. db_begin() refuses to
+ * run inside it, since a deferred transaction would have to upgrade.
+ */
+enum chat_err
+db_read_begin(struct db *db)
+{
+	enum chat_err e;
+
+	if (db->depth > 0 || db->reading) {
+		log_warnx("%s: a transaction is open", __func__);
+		return CHAT_ERR_DB;
+	}
+	if ((e = db_run(db, STMT_BEGIN_READ, __func__)) == CHAT_OK)
+		db->reading = 1;
+	return e;
+}
+
+void
+db_read_end(struct db *db)
+{
+	if (!db->reading)
+		return;
+	db->reading = 0;
+	if (db_run(db, STMT_COMMIT, __func__) != CHAT_OK &&
+	    !sqlite3_get_autocommit(db->h))
+		db_run(db, STMT_ROLLBACK, __func__);
 }
 
 int

@@ -59,6 +59,13 @@ enum chat_err db_begin(struct db *db);
 enum chat_err db_commit(struct db *db);
 void db_rollback(struct db *db);
 int db_in_txn(const struct db *db);
+/*
+ * A read-only transaction around several reads (one snapshot, one lock
+ * acquisition); no db_begin() inside it. db_read_end() ends it and does
+ * nothing outside one.
+ */
+enum chat_err db_read_begin(struct db *db);
+void db_read_end(struct db *db);
 
 /*
  * WAL checkpoints. db_wal_manual() stops "db" from checkpointing in its

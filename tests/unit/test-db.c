@@ -251,6 +251,43 @@ START_TEST(test_transactions)
 }
 END_TEST
 
+/*
+ * A read transaction: its reads share one snapshot (a commit by another
+ * connection is seen only after it ends), no write transaction may open
+ * inside it, and ending it outside one does nothing.
+ */
+START_TEST(test_read_txn)
+{
+	struct db *db = topen();
+	struct db_user u;
+	int64_t a, b;
+
+	a = tuser(db, "alice");
+	db_read_end(db);
+	ck_assert_int_eq(db_read_begin(db), CHAT_OK);
+	ck_assert_int_eq(db_read_begin(db), CHAT_ERR_DB);
+	ck_assert_int_eq(db_begin(db), CHAT_ERR_DB);
+	ck_assert_int_eq(db_user_by_id(db, a, &u), CHAT_OK);
+	db_user_finish(&u);
+	traw_exec("INSERT INTO users (username, email, pass_hash, created_at) "
+	          "VALUES ('bob', 'bob@example.com', '$h$', 1)");
+	b = traw_int("SELECT id FROM users WHERE username = 'bob'");
+	ck_assert_int_eq(db_user_by_id(db, b, &u), CHAT_ERR_NOTFOUND);
+	db_read_end(db);
+	ck_assert_int_eq(db_in_txn(db), 0);
+	ck_assert_int_eq(db_user_by_id(db, b, &u), CHAT_OK);
+	db_user_finish(&u);
+	db_read_end(db);
+	/* Writes work again, and a read transaction cannot open in one. */
+	ck_assert_int_eq(db_begin(db), CHAT_OK);
+	ck_assert_int_eq(db_read_begin(db), CHAT_ERR_DB);
+	tuser(db, "carol");
+	ck_assert_int_eq(db_commit(db), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM users"), 3);
+	db_free(db);
+}
+END_TEST
+
 START_TEST(test_busy)
 {
 	struct db *db = db_open(tpath, 100);
@@ -494,6 +531,7 @@ main(void)
 	tcase_add_test(tc, test_migrate_v1);
 	tcase_add_test(tc, test_checkpoint);
 	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_read_txn);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_concurrency);
