@@ -116,17 +116,17 @@ chat_time_fmt(int64_t ms, char buf[CHAT_TIME_LEN])
 char *
 chat_id_fmt(int64_t id, char buf[CHAT_ID_LEN])
 {
-	char *p = buf + CHAT_ID_LEN;
 	uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+	size_t i = CHAT_ID_LEN - 1;
 
-	*--p = '\0';
+	buf[i] = '\0';
 	do {
-		*--p = (char)('0' + u % 10);
+		buf[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u > 0);
 	if (id < 0)
-		*--p = '-';
-	return p;
+		buf[--i] = '-';
+	return buf + i;
 }
 
 json_t *
