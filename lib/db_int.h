@@ -77,7 +77,7 @@ struct db {
 	int busy_ms;       /* the busy timeout db_open() set */
 	int wal_pages; /* WAL frames after our last commit (db_wal_manual) */
 	unsigned rate_puts; /* db_rate_take() writes, for db_rate_prune() */
-	int reading; /* in db_read_begin()'s read transaction */
+	int reading;        /* in db_read_begin()'s read transaction */
 };
 
 /*
