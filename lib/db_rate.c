@@ -18,7 +18,9 @@
  * Token bucket: the stored level is refilled by "rate" per second since it
  * was written, capped at "burst"; a new key starts full. Taking "cost"
  * tokens writes the new level; a refusal or a check ("cost" 0, which needs
- * one token) writes nothing. The stored time never moves backwards, so a
+ * one token) writes nothing. A check only reads, so it opens no write
+ * transaction of its own (the login route's check must not queue behind
+ * the writers for the lock). The stored time never moves backwards, so a
  * process with a slower clock cannot mint tokens. A write also stores when
  * the bucket will be full again, for db_rate_prune(), which runs in every
  * DB_RATE_PRUNE_EVERY-th write's transaction.
@@ -31,10 +33,10 @@ db_rate_take(struct db *db, const char *key, double burst, double rate,
 	double tokens = burst, need = cost > 1 ? cost : 1;
 	int64_t then = now_ms, full;
 	enum chat_err e;
-	int rc;
+	int rc, txn = cost > 0;
 
 	assert(rate > 0 && cost >= 0);
-	if ((e = db_begin(db)) != CHAT_OK)
+	if (txn && (e = db_begin(db)) != CHAT_OK)
 		return e;
 	if ((rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC)) ||
 	    ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE))
@@ -49,9 +51,11 @@ db_rate_take(struct db *db, const char *key, double burst, double rate,
 	}
 	db_done(st);
 
+	e = CHAT_OK;
 	if (tokens < (cost > 0 ? cost : 1)) {
 		*retry_after = (need - tokens) / rate;
-		return db_end(db, CHAT_ERR_RATE);
+		e = CHAT_ERR_RATE;
+		goto out;
 	}
 	if (cost > 0) {
 		then = now_ms > then ? now_ms : then;
@@ -65,16 +69,15 @@ db_rate_take(struct db *db, const char *key, double burst, double rate,
 		    (rc = sqlite3_step(st)) != SQLITE_DONE)
 			goto fail;
 		db_done(st);
-		if (++db->rate_puts % DB_RATE_PRUNE_EVERY == 0 &&
-		    (e = db_rate_prune(db, now_ms, DB_RATE_PRUNE_MAX)) !=
-		        CHAT_OK)
-			return db_end(db, e);
+		if (++db->rate_puts % DB_RATE_PRUNE_EVERY == 0)
+			e = db_rate_prune(db, now_ms, DB_RATE_PRUNE_MAX);
 	}
-	return db_end(db, CHAT_OK);
+	goto out;
 fail:
 	e = db_error(db, rc, __func__);
 	db_done(st);
-	return db_end(db, e);
+out:
+	return txn ? db_end(db, e) : e;
 }
 
 /*

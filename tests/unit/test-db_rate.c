@@ -74,6 +74,40 @@ END_TEST
  * every DB_RATE_PRUNE_EVERY-th write, at most DB_RATE_PRUNE_MAX at a time;
  * a bucket still short of its burst stays, and its limit still holds.
  */
+/*
+ * A check (cost 0) only reads: it answers while another connection holds
+ * the write lock (a write transaction would wait out the busy timeout and
+ * fail), and inside a read transaction; taking a token there still waits.
+ */
+START_TEST(test_rate_check_reads)
+{
+	struct db *db = topen();
+	sqlite3 *h = traw();
+	double ra = -1;
+
+	ck_assert_int_eq(db_rate_take(db, "k", 1, 1, 1, 1000, &ra), CHAT_OK);
+	sqlite3_busy_timeout(h, 0);
+	ck_assert_int_eq(
+	    sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    db_rate_take(db, "k", 1, 1, 0, 1000, &ra), CHAT_ERR_RATE);
+	ck_assert_double_eq_tol(ra, 1.0, 1e-9);
+	ck_assert_int_eq(db_rate_take(db, "k", 1, 1, 0, 2000, &ra), CHAT_OK);
+	ck_assert_int_eq(db_rate_take(db, "new", 1, 1, 0, 2000, &ra), CHAT_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_read_begin(db), CHAT_OK);
+	ck_assert_int_eq(db_rate_take(db, "k", 1, 1, 0, 2000, &ra), CHAT_OK);
+	ck_assert_int_eq(
+	    db_rate_take(db, "k", 1, 1, 1, 2000, &ra), CHAT_ERR_DB);
+	db_read_end(db);
+	ck_assert_int_eq(db_rate_take(db, "k", 1, 1, 1, 2000, &ra), CHAT_OK);
+	ck_assert_int_eq(db_in_txn(db), 0);
+	sqlite3_close(h);
+	db_free(db);
+}
+END_TEST
+
 START_TEST(test_rate_prune)
 {
 	struct db *db = topen();
@@ -152,6 +186,7 @@ main(void)
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_rate_check_reads);
 	tcase_add_test(tc, test_rate_prune);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
