@@ -70,6 +70,8 @@ eio_payload_decode(const uint8_t *buf, size_t len,
 	size_t n;
 	int type;
 
+	if (len == 0) /* no packet; "buf" may be NULL */
+		return -1;
 	for (;;) {
 		sep = memchr(p, EIO_SEP, (size_t)(end - p));
 		n = (size_t)((sep != NULL ? sep : end) - p);
