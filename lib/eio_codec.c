@@ -66,12 +66,14 @@ int
 eio_payload_decode(const uint8_t *buf, size_t len,
     int (*cb)(void *, int, int, const uint8_t *, size_t), void *arg)
 {
-	const uint8_t *p = buf, *end = buf + len, *sep;
+	const uint8_t *p, *end, *sep;
 	size_t n;
 	int type;
 
 	if (len == 0) /* no packet; "buf" may be NULL */
 		return -1;
+	p = buf;
+	end = buf + len;
 	for (;;) {
 		sep = memchr(p, EIO_SEP, (size_t)(end - p));
 		n = (size_t)((sep != NULL ? sep : end) - p);
