@@ -21,7 +21,8 @@
 
 /* The members of a room being created, resolved from logins. */
 struct room_members {
-	int64_t *ids; /* other users, without the creator, no repeats */
+	int64_t *ids;        /* other users, without the creator, no repeats */
+	const char **logins; /* as sent for each of ids[] (borrowed) */
 	size_t n;
 	char *other;   /* username of the first other user */
 	char *unknown; /* "a@x, bob": logins that match no user */
@@ -31,6 +32,7 @@ static void
 route_room_members_finish(struct room_members *m)
 {
 	free(m->ids);
+	free(m->logins);
 	free(m->other);
 	free(m->unknown);
 }
@@ -52,6 +54,7 @@ route_room_members_resolve(
 	char *s;
 
 	m->ids = xcalloc(json_array_size(list) + 1, sizeof(*m->ids));
+	m->logins = xcalloc(json_array_size(list) + 1, sizeof(*m->logins));
 	json_array_foreach(list, i, v)
 	{
 		login = json_string_value(v);
@@ -70,11 +73,56 @@ route_room_members_resolve(
 		if (u.id != self && j == m->n) {
 			if (m->n == 0)
 				m->other = xstrdup(u.username);
+			m->logins[m->n] = login;
 			m->ids[m->n++] = u.id;
 		}
 		db_user_finish(&u);
 	}
 	return CHAT_OK;
+}
+
+/*
+ * The 422 errors of a create that CHAT_ERR_LIMIT refused: "full" flags the
+ * creator, then each of m->ids[], as db_room_create() sets it. Members are
+ * named as the client sent them, in the order sent.
+ */
+static void
+route_room_full_errors(json_t *errs, const struct room_members *m,
+    const unsigned char *full, int64_t rooms_max)
+{
+	char *names, *s;
+	size_t i, len = 0;
+
+	if (full[0]) {
+		s = xasprintf("You are already in %lld rooms, the most allowed",
+		    (long long)rooms_max);
+		req_verr_add(
+		    errs, req_loc("body", NULL), s, "value_error", NULL);
+		free(s);
+	}
+	for (i = 0; i < m->n; i++)
+		if (full[i + 1])
+			len += strlen(m->logins[i]) + 2;
+	if (len == 0)
+		return;
+	names = xmalloc(len + 1);
+	len = 0;
+	for (i = 0; i < m->n; i++) {
+		if (!full[i + 1])
+			continue;
+		if (len > 0) {
+			memcpy(names + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(names + len, m->logins[i], strlen(m->logins[i]));
+		len += strlen(m->logins[i]);
+	}
+	names[len] = '\0';
+	s = xasprintf("Users already in %lld rooms, the most allowed: %s",
+	    (long long)rooms_max, names);
+	req_verr_add(errs, req_loc("body", "members"), s, "value_error", NULL);
+	free(s);
+	free(names);
 }
 
 /*
@@ -87,10 +135,12 @@ void
 route_room_create(struct req *r)
 {
 	struct db *db = r->app->db;
-	struct room_members m = {NULL, 0, NULL, NULL};
+	const struct conf *cf = &r->app->conf;
+	struct room_members m = {NULL, NULL, 0, NULL, NULL};
 	json_t *body = NULL, *errs = NULL, *out = NULL;
 	const char *name;
 	char *defname = NULL;
+	unsigned char *full = NULL;
 	int is_private, existing = 0;
 	int64_t room = 0;
 	enum chat_err e;
@@ -98,7 +148,7 @@ route_room_create(struct req *r)
 	if (req_json_object(r, &body) == -1)
 		goto out;
 	errs = json_array();
-	reqval_room(errs, body, &is_private);
+	reqval_room(errs, body, cf->room_members_max, &is_private);
 	if (json_array_size(errs) == 0 &&
 	    (e = route_room_members_resolve(
 	         db, json_object_get(body, "members"), r->user.id, &m)) !=
@@ -114,6 +164,14 @@ route_room_create(struct req *r)
 		req_verr_add(errs, req_loc("body", "members"),
 		    "A private chat needs exactly one other member",
 		    "value_error", NULL);
+	else if (json_array_size(errs) == 0 &&
+	    (int64_t)m.n + 1 > cf->room_members_max) {
+		defname = xasprintf("A room has at most %lld members, the "
+		                    "creator included, not %zu",
+		    (long long)cf->room_members_max, m.n + 1);
+		req_verr_add(errs, req_loc("body", "members"), defname,
+		    "value_error", NULL);
+	}
 	if (json_array_size(errs) > 0) {
 		req_invalid(r, errs);
 		errs = NULL;
@@ -133,14 +191,22 @@ route_room_create(struct req *r)
 	    (e = db_room_private_find(db, r->user.id, m.ids[0], &room)) ==
 	        CHAT_OK)
 		existing = 1;
-	if (e == CHAT_ERR_NOTFOUND)
+	if (e == CHAT_ERR_NOTFOUND) {
+		full = xcalloc(m.n + 1, sizeof(*full));
 		e = db_room_create(db, name, is_private, r->user.id, m.ids, m.n,
-		    r->now_ms, &room);
+		    cf->rooms_per_user_max, r->now_ms, &room, full);
+	}
 	if (e == CHAT_OK)
 		e = db_commit(db);
 	if (e != CHAT_OK) {
 		db_rollback(db);
-		req_fail(r, e);
+		if (e == CHAT_ERR_LIMIT) {
+			route_room_full_errors(
+			    errs, &m, full, cf->rooms_per_user_max);
+			req_invalid(r, errs);
+			errs = NULL;
+		} else
+			req_fail(r, e);
 		goto out;
 	}
 	if (!existing)
@@ -155,6 +221,7 @@ route_room_create(struct req *r)
 	req_reply(r, existing ? 200 : 201, out);
 out:
 	route_room_members_finish(&m);
+	free(full);
 	free(defname);
 	json_decref(errs);
 	json_decref(body);

@@ -28,6 +28,7 @@ static const char *const chat_errs[CHAT_ERR__MAX] = {
     [CHAT_ERR_USERNAME_TAKEN] = "Username already registered",
     [CHAT_ERR_AUTH] = "Could not validate credentials",
     [CHAT_ERR_RATE] = "Too many requests",
+    [CHAT_ERR_LIMIT] = "too many rooms",
     [CHAT_ERR_BUSY] = "database busy",
     [CHAT_ERR_FULL] = "storage full",
     [CHAT_ERR_DB] = "storage error",

@@ -23,6 +23,7 @@ enum chat_err {
 	CHAT_ERR_USERNAME_TAKEN, /* 400 Username already registered */
 	CHAT_ERR_AUTH,           /* bad credentials or token: 401 */
 	CHAT_ERR_RATE,           /* rate limited: 429 */
+	CHAT_ERR_LIMIT,          /* a user is in too many rooms: 422 */
 	CHAT_ERR_BUSY,           /* database locked past busy_timeout: 503 */
 	CHAT_ERR_FULL,           /* disk or database full: 507 */
 	CHAT_ERR_DB,             /* any other storage failure: 500 */

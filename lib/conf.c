@@ -93,6 +93,8 @@ static const struct conf_key conf_keys[] = {
     INT(upload_burst, 1, MILLION, "20"),
     RATE(upload_rate, MILLION, "1"),
     INT(catchup_max, 1, 100000, "1000"),
+    INT(rooms_per_user_max, 1, 100000, "1000"),
+    INT(room_members_max, 2, 100000, "1000"),
     STR(upload_types, 1, 4096,
         "image/png image/jpeg image/gif image/webp video/mp4 audio/mpeg "
         "audio/ogg application/pdf"),

@@ -46,6 +46,10 @@ struct conf {
 	int64_t catchup_max;      /* messages replayed on connect */
 	char *upload_types;       /* space-separated MIME allowlist */
 
+	/* Rooms: every room of a user is loaded at their socket's CONNECT. */
+	int64_t rooms_per_user_max; /* rooms a user may be in to join more */
+	int64_t room_members_max;   /* members of a new room, creator too */
+
 	/* Push daemon. */
 	int64_t ping_interval; /* ms */
 	int64_t ping_timeout;  /* ms */

@@ -139,10 +139,12 @@ static const char *const db_sql[STMT__MAX] = {
         "SELECT DISTINCT b.user_id FROM members a "
         "JOIN members b ON b.room_id = a.room_id AND b.user_id <> a.user_id "
         "WHERE a.user_id = ?1 ORDER BY b.user_id",
+    /* Counts through members_user, stopping at ?2. */
+    [STMT_USER_ROOM_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM members "
+                             "WHERE user_id = ?1 LIMIT ?2)",
     [STMT_ROOM_INSERT] =
         "INSERT INTO rooms (name, is_private, created_by, created_at, "
-        "last_activity, pair_lo, pair_hi) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6) "
-        "ON CONFLICT (pair_lo, pair_hi) DO NOTHING",
+        "last_activity, pair_lo, pair_hi) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
     [STMT_ROOM_BY_PAIR] = "SELECT id FROM rooms "
                           "WHERE pair_lo = ?1 AND pair_hi = ?2",
     [STMT_ROOM_GET] = "SELECT id, name, is_private, created_at FROM rooms "

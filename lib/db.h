@@ -95,10 +95,15 @@ enum chat_err db_user_set_last_seen(struct db *db, int64_t id, int64_t ms);
 /* {"id","username","email","full_name"}; new reference. */
 json_t *db_user_json(const struct db_user *u);
 
-/* Rooms and members. */
+/*
+ * Rooms and members. db_room_create() answers CHAT_ERR_LIMIT, writing
+ * nothing, when the creator or a member is already in "rooms_max" rooms;
+ * "full" (NULL, or nmembers + 1 entries) then flags them, the creator
+ * first. An existing private pair is CHAT_ERR_EXISTS with its "*room".
+ */
 enum chat_err db_room_create(struct db *db, const char *name, int is_private,
-    int64_t creator, const int64_t *members, size_t nmembers, int64_t now_ms,
-    int64_t *room);
+    int64_t creator, const int64_t *members, size_t nmembers, int64_t rooms_max,
+    int64_t now_ms, int64_t *room, unsigned char *full);
 /* The private chat of users "a" and "b" (either order), if any. */
 enum chat_err db_room_private_find(
     struct db *db, int64_t a, int64_t b, int64_t *room);

@@ -65,15 +65,53 @@ db_ids_by(struct db *db, enum db_stmt s, int64_t key, int64_t **ids, size_t *n,
 }
 
 /*
+ * Whether "creator" or any of "members" is already in "rooms_max" rooms,
+ * counted through the members_user index and at most "rooms_max" entries
+ * each. With "full" not NULL, full[0] tells it of the creator and
+ * full[i + 1] of members[i]. Returns CHAT_ERR_LIMIT when anyone is full.
+ */
+static enum chat_err
+db_room_full(struct db *db, int64_t creator, const int64_t *members,
+    size_t nmembers, int64_t rooms_max, unsigned char *full)
+{
+	sqlite3_stmt *st = db->st[STMT_USER_ROOM_COUNT];
+	enum chat_err e = CHAT_OK;
+	size_t i;
+	int rc, over;
+
+	for (i = 0; i <= nmembers; i++) {
+		if ((rc = sqlite3_bind_int64(
+		         st, 1, i == 0 ? creator : members[i - 1])) ||
+		    (rc = sqlite3_bind_int64(st, 2, rooms_max)) ||
+		    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+			db_done(st);
+			return db_error(db, rc, __func__);
+		}
+		over = sqlite3_column_int64(st, 0) >= rooms_max;
+		db_done(st);
+		if (full != NULL)
+			full[i] = (unsigned char)over;
+		if (over)
+			e = CHAT_ERR_LIMIT;
+	}
+	return e;
+}
+
+/*
  * Create a room with "creator" and "members" (duplicates and the creator
  * folded, by the ON CONFLICT of the member insert), room and members in one
  * transaction. A private room needs exactly one other user: its pair is
  * stored ordered, and an existing pair answers CHAT_ERR_EXISTS with
- * "*room" set to that room.
+ * "*room" set to that room, whatever the room counts. Otherwise, when the
+ * creator or a member is already in "rooms_max" rooms, nothing is written
+ * and the answer is CHAT_ERR_LIMIT with "full" set as db_room_full() says.
+ * The count and the inserts share the write lock, so concurrent creates
+ * cannot go past the bound.
  */
 enum chat_err
 db_room_create(struct db *db, const char *name, int is_private, int64_t creator,
-    const int64_t *members, size_t nmembers, int64_t now_ms, int64_t *room)
+    const int64_t *members, size_t nmembers, int64_t rooms_max, int64_t now_ms,
+    int64_t *room, unsigned char *full)
 {
 	sqlite3_stmt *st;
 	int64_t other = 0, id = 0;
@@ -92,6 +130,16 @@ db_room_create(struct db *db, const char *name, int is_private, int64_t creator,
 		return CHAT_ERR_INVALID;
 	if ((e = db_begin(db)) != CHAT_OK)
 		return e;
+	if (is_private &&
+	    (e = db_room_private_find(db, creator, other, &id)) !=
+	        CHAT_ERR_NOTFOUND) {
+		if (e == CHAT_OK)
+			e = CHAT_ERR_EXISTS;
+		goto out;
+	}
+	e = db_room_full(db, creator, members, nmembers, rooms_max, full);
+	if (e != CHAT_OK)
+		goto out;
 
 	st = db->st[STMT_ROOM_INSERT];
 	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
@@ -109,15 +157,6 @@ db_room_create(struct db *db, const char *name, int is_private, int64_t creator,
 		goto out;
 	}
 	db_done(st);
-	if (sqlite3_changes(db->h) == 0) {
-		/* Only the pair can conflict, and it is ours to look up. */
-		if ((e = db_room_private_find(db, creator, other, &id)) ==
-		    CHAT_ERR_NOTFOUND)
-			e = CHAT_ERR_DB;
-		if (e == CHAT_OK)
-			e = CHAT_ERR_EXISTS;
-		goto out;
-	}
 	id = sqlite3_last_insert_rowid(db->h);
 
 	st = db->st[STMT_MEMBER_INSERT];

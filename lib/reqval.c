@@ -268,11 +268,11 @@ reqval_login(json_t *errs, const char *ctype, const char *body, size_t len,
 }
 
 void
-reqval_room(json_t *errs, json_t *body, int *is_private)
+reqval_room(json_t *errs, json_t *body, int64_t members_max, int *is_private)
 {
 	json_t *v, *m;
 	const char *s;
-	char msg[96];
+	char msg[128];
 	size_t i, len;
 
 	/* Errors in the order of the fields: name, members, is_private. */
@@ -297,15 +297,15 @@ reqval_room(json_t *errs, json_t *body, int *is_private)
 	else if (!json_is_array(m))
 		reqval_verr_add(errs, reqval_loc("body", "members"),
 		    "Input should be a valid list", "list_type", NULL);
-	else if (json_array_size(m) > VALID_MEMBERS_MAX) {
+	else if ((json_int_t)json_array_size(m) > members_max) {
 		snprintf(msg, sizeof(msg),
-		    "List should have at most %d items after validation, "
+		    "List should have at most %lld items after validation, "
 		    "not %zu",
-		    VALID_MEMBERS_MAX, json_array_size(m));
+		    (long long)members_max, json_array_size(m));
 		reqval_verr_add(errs, reqval_loc("body", "members"), msg,
 		    "too_long",
-		    json_pack("{s:s,s:i,s:I}", "field_type", "List",
-		        "max_length", VALID_MEMBERS_MAX, "actual_length",
+		    json_pack("{s:s,s:I,s:I}", "field_type", "List",
+		        "max_length", (json_int_t)members_max, "actual_length",
 		        (json_int_t)json_array_size(m)));
 	} else {
 		json_array_foreach(m, i, v)

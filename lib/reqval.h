@@ -71,9 +71,11 @@ int reqval_login(json_t *errs, const char *ctype, const char *body, size_t len,
 
 /*
  * Check a room creation body, adding every problem to "errs" in the order
- * of the fields; "*is_private" tells whether it asks for a private chat.
+ * of the fields; "members" may list at most "members_max" entries.
+ * "*is_private" tells whether it asks for a private chat.
  */
-void reqval_room(json_t *errs, json_t *body, int *is_private);
+void reqval_room(
+    json_t *errs, json_t *body, int64_t members_max, int *is_private);
 
 /*
  * Check the field types of a message body into "in" (strings borrowed

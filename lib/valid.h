@@ -16,7 +16,6 @@
 #define VALID_NAME_MAX      100  /* room name, characters */
 #define VALID_FULLNAME_MAX  100
 #define VALID_CLIENT_ID_MAX 64
-#define VALID_MEMBERS_MAX   1000
 
 /* 3-32 characters of [A-Za-z0-9_.-]. */
 int valid_username(const char *s);

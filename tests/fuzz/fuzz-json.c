@@ -19,6 +19,8 @@
 #include "reqval.h"
 #include "valid.h"
 
+#define FUZZ_MEMBERS_MAX 1000 /* room_members_max by default */
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -109,7 +111,7 @@ fuzz_routes(json_t *body)
 	json_decref(errs);
 
 	errs = json_array();
-	reqval_room(errs, body, &priv);
+	reqval_room(errs, body, FUZZ_MEMBERS_MAX, &priv);
 	if (json_array_size(errs) == 0 &&
 	    (!json_is_array(json_object_get(body, "members")) ||
 	        (!priv && !json_is_string(json_object_get(body, "name")))))

@@ -21,7 +21,8 @@
 #include "chat.h"
 #include "db.h"
 
-#define BUSY_MS 10000
+#define BUSY_MS    10000
+#define TROOMS_MAX 1000 /* rooms_per_user_max where it is not tested */
 
 static char tdir[256];
 static char tpath[300];
@@ -138,8 +139,8 @@ troom(struct db *db, const char *name, int64_t creator, const int64_t *members,
 {
 	int64_t id = 0;
 
-	ck_assert_int_eq(
-	    db_room_create(db, name, 0, creator, members, n, now, &id),
+	ck_assert_int_eq(db_room_create(db, name, 0, creator, members, n,
+	                     TROOMS_MAX, now, &id, NULL),
 	    CHAT_OK);
 	return id;
 }

@@ -25,6 +25,8 @@
 #define MEDIA     "0123456789abcdef0123456789abcdef.png"
 #define MEDIA_URL "/media/" MEDIA
 
+#define TROOMS_MAX 1000 /* rooms_per_user_max */
+
 START_TEST(test_strerror)
 {
 	int i, j;
@@ -286,8 +288,8 @@ db_setup(void)
 	                     "$argon2id$x", T0, &carol),
 	    CHAT_OK);
 	members[0] = bob;
-	ck_assert_int_eq(
-	    db_room_create(db, "general", 0, alice, members, 1, T0, &room),
+	ck_assert_int_eq(db_room_create(db, "general", 0, alice, members, 1,
+	                     TROOMS_MAX, T0, &room, NULL),
 	    CHAT_OK);
 	ck_assert_int_eq(
 	    db_media_insert(db, MEDIA, alice, 67, "image/png", "cat.png", T0),

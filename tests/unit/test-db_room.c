@@ -2,8 +2,8 @@
 /*
  * Unit tests of lib/db_room.c, each on a fresh database file set up by
  * tests/unit/dbfix.h. They cover group rooms and private pairs folded to
- * one room, membership tests and id lists, the highest room id, and the
- * room and private-chat objects of API.md.
+ * one room, the bound on rooms per user, membership tests and id lists,
+ * the highest room id, and the room and private-chat objects of API.md.
  */
 #include <check.h>
 #include <stdint.h>
@@ -79,30 +79,36 @@ START_TEST(test_room_create)
 
 	/* Private pairs, from both sides. */
 	ck_assert_int_eq(
-	    db_room_create(db, "ab", 1, a, &b, 1, 4000, &p), CHAT_OK);
+	    db_room_create(db, "ab", 1, a, &b, 1, TROOMS_MAX, 4000, &p, NULL),
+	    CHAT_OK);
 	p2 = -1;
 	ck_assert_int_eq(
-	    db_room_create(db, "ba", 1, b, &a, 1, 5000, &p2), CHAT_ERR_EXISTS);
+	    db_room_create(db, "ba", 1, b, &a, 1, TROOMS_MAX, 5000, &p2, NULL),
+	    CHAT_ERR_EXISTS);
 	ck_assert_int_eq(p2, p);
 	mem[0] = b;
 	mem[1] = a;
 	mem[2] = b;
 	p2 = -1;
 	ck_assert_int_eq(
-	    db_room_create(db, "ab", 1, a, mem, 3, 5000, &p2), CHAT_ERR_EXISTS);
+	    db_room_create(db, "ab", 1, a, mem, 3, TROOMS_MAX, 5000, &p2, NULL),
+	    CHAT_ERR_EXISTS);
 	ck_assert_int_eq(p2, p);
 	ck_assert_int_eq(db_room_private_find(db, b, a, &p2), CHAT_OK);
 	ck_assert_int_eq(p2, p);
 	ck_assert_int_eq(
 	    db_room_private_find(db, a, c, &p2), CHAT_ERR_NOTFOUND);
-	ck_assert_int_eq(db_room_create(db, "x", 1, a, NULL, 0, 5000, &p2),
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 1, a, NULL, 0, TROOMS_MAX, 5000, &p2, NULL),
 	    CHAT_ERR_INVALID);
 	ck_assert_int_eq(
-	    db_room_create(db, "x", 1, a, &a, 1, 5000, &p2), CHAT_ERR_INVALID);
+	    db_room_create(db, "x", 1, a, &a, 1, TROOMS_MAX, 5000, &p2, NULL),
+	    CHAT_ERR_INVALID);
 	mem[0] = b;
 	mem[1] = c;
 	ck_assert_int_eq(
-	    db_room_create(db, "x", 1, a, mem, 2, 5000, &p2), CHAT_ERR_INVALID);
+	    db_room_create(db, "x", 1, a, mem, 2, TROOMS_MAX, 5000, &p2, NULL),
+	    CHAT_ERR_INVALID);
 	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms"), 3);
 	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms WHERE "
 	                          "is_private = 1 AND pair_lo < pair_hi"),
@@ -178,16 +184,19 @@ START_TEST(test_room_last_id)
 	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
 	ck_assert_int_eq(id, r2);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, &b, 1, 2000, &p), CHAT_OK);
+	    db_room_create(db, "", 1, a, &b, 1, TROOMS_MAX, 2000, &p, NULL),
+	    CHAT_OK);
 	ck_assert_int_gt(p, r2);
 	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
 	ck_assert_int_eq(id, p);
 
 	/* Refused rooms, a rolled-back room and messages change nothing. */
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, b, &a, 1, 3000, &p2), CHAT_ERR_EXISTS);
+	    db_room_create(db, "", 1, b, &a, 1, TROOMS_MAX, 3000, &p2, NULL),
+	    CHAT_ERR_EXISTS);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, NULL, 0, 3000, &p2), CHAT_ERR_INVALID);
+	    db_room_create(db, "", 1, a, NULL, 0, TROOMS_MAX, 3000, &p2, NULL),
+	    CHAT_ERR_INVALID);
 	ck_assert_int_eq(db_begin(db), CHAT_OK);
 	ck_assert_int_gt(troom(db, "gone", a, NULL, 0, 3000), p);
 	db_rollback(db);
@@ -253,6 +262,97 @@ chats_json(
 	return j;
 }
 
+/*
+ * rooms_per_user_max: a create that would put the creator or a member past
+ * it writes nothing and flags who is full, inside an outer transaction
+ * too; an existing private pair is still found at the bound.
+ */
+START_TEST(test_room_limit)
+{
+	struct db *db = topen();
+	int64_t a, b, c, d, g, p, p2, r, id, mem[3];
+	unsigned char full[4];
+	int nrooms, nmembers;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	c = tuser(db, "carol");
+	d = tuser(db, "dave");
+	g = troom(db, "g", a, NULL, 0, 1000);
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 2, 2000, &p, NULL), CHAT_OK);
+	nrooms = traw_int("SELECT count(*) FROM rooms");
+	nmembers = traw_int("SELECT count(*) FROM members");
+
+	/* alice is in 2 rooms: listing her fails, and only she is named. */
+	mem[0] = b;
+	mem[1] = a;
+	mem[2] = d;
+	memset(full, 0xff, sizeof(full));
+	r = -1;
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 0, c, mem, 3, 2, 3000, &r, full),
+	    CHAT_ERR_LIMIT);
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(full[0], 0);
+	ck_assert_int_eq(full[1], 0);
+	ck_assert_int_eq(full[2], 1);
+	ck_assert_int_eq(full[3], 0);
+	/* As the creator, of a group or a new private chat. */
+	memset(full, 0xff, sizeof(full));
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 0, a, &c, 1, 2, 3000, &r, full),
+	    CHAT_ERR_LIMIT);
+	ck_assert_int_eq(full[0], 1);
+	ck_assert_int_eq(full[1], 0);
+	ck_assert_int_eq(db_room_create(db, "", 1, a, &c, 1, 2, 3000, &r, NULL),
+	    CHAT_ERR_LIMIT);
+	/* Inside the caller's transaction: nothing written, it commits. */
+	ck_assert_int_eq(db_begin(db), CHAT_OK);
+	ck_assert_int_eq(
+	    db_room_create(db, "x", 0, d, &a, 1, 2, 3000, &r, NULL),
+	    CHAT_ERR_LIMIT);
+	ck_assert_int_eq(db_commit(db), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM rooms"), nrooms);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM members"), nmembers);
+	ck_assert_int_eq(db_room_last_id(db, &id), CHAT_OK);
+	ck_assert_int_eq(id, p);
+
+	/* The existing pair is found at the bound, from either side. */
+	p2 = -1;
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, b, &a, 1, 2, 4000, &p2, NULL),
+	    CHAT_ERR_EXISTS);
+	ck_assert_int_eq(p2, p);
+	p2 = -1;
+	ck_assert_int_eq(
+	    db_room_create(db, "", 1, a, &b, 1, 2, 4000, &p2, NULL),
+	    CHAT_ERR_EXISTS);
+	ck_assert_int_eq(p2, p);
+
+	/* bob is at 1 of 2: one more room, then he is full too. */
+	mem[0] = c;
+	mem[1] = d;
+	memset(full, 0xff, sizeof(full));
+	ck_assert_int_eq(
+	    db_room_create(db, "y", 0, b, mem, 2, 2, 5000, &r, full), CHAT_OK);
+	ck_assert_int_gt(r, p);
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM members"), nmembers + 3);
+	ck_assert_int_eq(
+	    db_room_create(db, "z", 0, c, &b, 1, 2, 6000, &r, full),
+	    CHAT_ERR_LIMIT);
+	ck_assert_int_eq(full[0], 0);
+	ck_assert_int_eq(full[1], 1);
+	/* A larger bound lets alice in again. */
+	ck_assert_int_eq(
+	    db_room_create(db, "z", 0, a, &d, 1, 3, 6000, &r, full), CHAT_OK);
+	ck_assert_int_eq(db_room_is_member(db, r, a), CHAT_OK);
+	ck_assert_int_eq(db_room_is_member(db, g, a), CHAT_OK);
+	db_free(db);
+}
+END_TEST
+
 START_TEST(test_private_chats)
 {
 	struct db *db = topen();
@@ -267,11 +367,14 @@ START_TEST(test_private_chats)
 	c = tuser(db, "carol");
 	d = tuser(db, "dave");
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, &b, 1, 1000, &pab), CHAT_OK);
+	    db_room_create(db, "", 1, a, &b, 1, TROOMS_MAX, 1000, &pab, NULL),
+	    CHAT_OK);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, c, &a, 1, 2000, &pac), CHAT_OK);
+	    db_room_create(db, "", 1, c, &a, 1, TROOMS_MAX, 2000, &pac, NULL),
+	    CHAT_OK);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, &d, 1, 3000, &pad), CHAT_OK);
+	    db_room_create(db, "", 1, a, &d, 1, TROOMS_MAX, 3000, &pad, NULL),
+	    CHAT_OK);
 	troom(db, "group", a, &b, 1, 3500);
 	m = tmsg(db, pab, b, "latest", 4000);
 	ck_assert_int_eq(db_user_set_last_seen(db, c, 5000), CHAT_OK);
@@ -337,11 +440,14 @@ START_TEST(test_private_chats_text)
 	d = tuser(db, "dave");
 	e = tuser(db, "eve");
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, &b, 1, 1000, &pab), CHAT_OK);
+	    db_room_create(db, "", 1, a, &b, 1, TROOMS_MAX, 1000, &pab, NULL),
+	    CHAT_OK);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, c, &a, 1, 2000, &pac), CHAT_OK);
+	    db_room_create(db, "", 1, c, &a, 1, TROOMS_MAX, 2000, &pac, NULL),
+	    CHAT_OK);
 	ck_assert_int_eq(
-	    db_room_create(db, "", 1, a, &d, 1, 3000, &pad), CHAT_OK);
+	    db_room_create(db, "", 1, a, &d, 1, TROOMS_MAX, 3000, &pad, NULL),
+	    CHAT_OK);
 	troom(db, "group", a, &b, 1, 3500);
 	tmsg(db, pab, b, "first", 4000);
 	tmsg(db, pab, a,
@@ -401,6 +507,7 @@ main(void)
 	tcase_add_test(tc, test_room_create);
 	tcase_add_test(tc, test_membership);
 	tcase_add_test(tc, test_room_last_id);
+	tcase_add_test(tc, test_room_limit);
 	tcase_add_test(tc, test_private_chats);
 	tcase_add_test(tc, test_private_chats_text);
 	suite_add_tcase(s, tc);

@@ -172,7 +172,7 @@ START_TEST(test_reqval_room_msg)
 	char *loc;
 
 	o = body(errs, NULL, "{\"members\":[\"bob\",1],\"is_private\":true}");
-	reqval_room(errs, o, &priv);
+	reqval_room(errs, o, 1000, &priv);
 	ck_assert_int_eq(priv, 1);
 	ck_assert_uint_eq(json_array_size(errs), 1);
 	loc = eloc(errs, 0);
@@ -183,11 +183,29 @@ START_TEST(test_reqval_room_msg)
 
 	errs = json_array();
 	o = body(errs, NULL, "{\"members\":[],\"is_private\":\"no\"}");
-	reqval_room(errs, o, &priv);
+	reqval_room(errs, o, 1000, &priv);
 	ck_assert_int_eq(priv, 0);
 	ck_assert_uint_eq(json_array_size(errs), 2);
 	ck_assert_str_eq(etype(errs, 0), "missing");
 	ck_assert_str_eq(etype(errs, 1), "bool_type");
+	json_decref(o);
+	json_decref(errs);
+
+	/* room_members_max bounds the list as sent, repeats included. */
+	errs = json_array();
+	o = body(errs, NULL, "{\"name\":\"r\",\"members\":[\"b\",\"b\"]}");
+	reqval_room(errs, o, 2, &priv);
+	ck_assert_uint_eq(json_array_size(errs), 0);
+	json_decref(o);
+	o = body(
+	    errs, NULL, "{\"name\":\"r\",\"members\":[\"b\",\"b\",\"c\"]}");
+	reqval_room(errs, o, 2, &priv);
+	ck_assert_uint_eq(json_array_size(errs), 1);
+	ck_assert_str_eq(etype(errs, 0), "too_long");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+	        json_object_get(json_array_get(errs, 0), "ctx"), "max_length")),
+	    2);
 	json_decref(o);
 	json_decref(errs);
 
