@@ -129,7 +129,9 @@ route_room_full_errors(json_t *errs, const struct room_members *m,
  * POST /chat/chat_rooms: 201 with a new room and "messages": [], or 200
  * with the existing private chat of the pair and its latest messages.
  * Finding and creating a private chat share one write transaction, so two
- * concurrent requests cannot both create it.
+ * concurrent requests cannot both create it. A new room of more than
+ * room_members_max members, or with a member or creator already in
+ * rooms_per_user_max rooms, is 422 (the latter counted in that transaction).
  */
 void
 route_room_create(struct req *r)
