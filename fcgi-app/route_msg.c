@@ -53,8 +53,8 @@ out:
 
 /*
  * POST /chat/chat_rooms/{id}/messages: 201 with the new message, or 200
- * with the earlier one of a repeated client_id. Field types are checked
- * here, their values by chat_msg_post().
+ * with the earlier one of a repeated client_id, written as JSON text.
+ * Field types are checked here, their values by chat_msg_post_text().
  */
 void
 route_msg_post(struct req *r)
@@ -74,14 +74,16 @@ route_msg_post(struct req *r)
 		errs = NULL;
 		goto out;
 	}
-	e = chat_msg_post(r->app->db, &r->app->conf, r->user.id, r->room, &in,
-	    "body", r->now_ms, &out);
+	e = chat_msg_post_text(r->app->db, &r->app->conf, r->user.id, r->room,
+	    &in, "body", r->now_ms, &out);
 	switch (e) {
 	case CHAT_OK:
 		fault_hit("msg_after_commit");
 		if (out.created)
 			bus_publish_message(r->app->bus, r->room, out.id);
-		req_reply(r, out.created ? 201 : 200, json_incref(out.msg));
+		req_reply_text(
+		    r, out.created ? 201 : 200, out.text, out.textlen);
+		out.text = NULL;
 		break;
 	case CHAT_ERR_INVALID:
 		req_invalid(r, json_incref(out.detail));

@@ -7,6 +7,7 @@
  * database only through lib/db and never publishes anything itself.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -317,13 +318,13 @@ chat_msg_check_media(
 /*
  * The storage half of chat_msg_post(), inside its transaction: membership,
  * one token of the sender's message bucket, the idempotent insert and the
- * message JSON. "*wrote" tells whether anything was written, so that the
- * caller knows whether a failure must roll back.
+ * message, as JSON text when "text" is set. "*wrote" tells whether anything was
+ * written, so that the caller knows whether a failure must roll back.
  */
 static enum chat_err
 chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
     const char *content, const char *media, const char *client_id,
-    int64_t now_ms, struct chat_msg_out *res, int *wrote)
+    int64_t now_ms, int text, struct chat_msg_out *res, int *wrote)
 {
 	char key[4 + CHAT_ID_LEN] = "msg:", idb[CHAT_ID_LEN];
 	const char *id = chat_id_fmt(user, idb);
@@ -340,6 +341,8 @@ chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
 	         now_ms, &res->id, &res->created)) != CHAT_OK)
 		return e;
 	fault_hit("msg_before_commit");
+	if (text)
+		return db_msg_text(db, res->id, &res->text, &res->textlen);
 	return db_msg_json(db, res->id, &res->msg);
 }
 
@@ -360,10 +363,10 @@ chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
  * posts then sees its db_commit() fail and must answer every post of the
  * batch with an error.
  */
-enum chat_err
-chat_msg_post(struct db *db, const struct conf *cf, int64_t user, int64_t room,
-    const struct chat_msg_in *in, const char *loc0, int64_t now_ms,
-    struct chat_msg_out *out)
+static enum chat_err
+chat_msg_post_as(struct db *db, const struct conf *cf, int64_t user,
+    int64_t room, const struct chat_msg_in *in, const char *loc0,
+    int64_t now_ms, int text, struct chat_msg_out *out)
 {
 	struct chat_msg_out res = {0};
 	const char *content = in->content != NULL ? in->content : "";
@@ -393,7 +396,7 @@ chat_msg_post(struct db *db, const struct conf *cf, int64_t user, int64_t room,
 	if ((e = db_begin(db)) != CHAT_OK)
 		goto out;
 	e = chat_msg_store(db, cf, user, room, content, media, in->client_id,
-	    now_ms, &res, &wrote);
+	    now_ms, text, &res, &wrote);
 	if (e == CHAT_OK)
 		e = db_commit(db);
 	else if (wrote || e == CHAT_ERR_BUSY || e == CHAT_ERR_FULL ||
@@ -412,7 +415,10 @@ out:
 	json_decref(detail);
 	if (e != CHAT_OK) {
 		json_decref(res.msg);
+		free(res.text);
 		res.msg = NULL;
+		res.text = NULL;
+		res.textlen = 0;
 		res.id = 0;
 		res.created = 0;
 	}
@@ -422,11 +428,30 @@ out:
 	return e;
 }
 
+enum chat_err
+chat_msg_post(struct db *db, const struct conf *cf, int64_t user, int64_t room,
+    const struct chat_msg_in *in, const char *loc0, int64_t now_ms,
+    struct chat_msg_out *out)
+{
+	return chat_msg_post_as(db, cf, user, room, in, loc0, now_ms, 0, out);
+}
+
+enum chat_err
+chat_msg_post_text(struct db *db, const struct conf *cf, int64_t user,
+    int64_t room, const struct chat_msg_in *in, const char *loc0,
+    int64_t now_ms, struct chat_msg_out *out)
+{
+	return chat_msg_post_as(db, cf, user, room, in, loc0, now_ms, 1, out);
+}
+
 void
 chat_msg_out_finish(struct chat_msg_out *out)
 {
 	json_decref(out->msg);
 	json_decref(out->detail);
+	free(out->text);
 	out->msg = NULL;
 	out->detail = NULL;
+	out->text = NULL;
+	out->textlen = 0;
 }

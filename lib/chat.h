@@ -43,6 +43,8 @@ struct chat_msg_in {
 /* The outcome of chat_msg_post(). */
 struct chat_msg_out {
 	json_t *msg;        /* new: the message JSON, on CHAT_OK */
+	char *text;         /* new: instead of "msg", chat_msg_post_text() */
+	size_t textlen;     /* bytes of "text" */
 	json_t *detail;     /* new: 422 detail array, on CHAT_ERR_INVALID */
 	int created;        /* 1 new row, 0 returned an earlier client_id */
 	int64_t id;         /* message id, on CHAT_OK */
@@ -60,6 +62,15 @@ struct chat_msg_out {
  */
 enum chat_err chat_msg_post(struct db *db, const struct conf *cf, int64_t user,
     int64_t room, const struct chat_msg_in *in, const char *loc0,
+    int64_t now_ms, struct chat_msg_out *out);
+
+/*
+ * The same, with the message written as JSON text into out->text (the
+ * bytes json_dumps() writes for out->msg with JSON_COMPACT) and out->msg
+ * left NULL: the REST route, which sends it as it is.
+ */
+enum chat_err chat_msg_post_text(struct db *db, const struct conf *cf,
+    int64_t user, int64_t room, const struct chat_msg_in *in, const char *loc0,
     int64_t now_ms, struct chat_msg_out *out);
 
 /* Release what chat_msg_post() put in "out" (NULL-safe members). */

@@ -158,6 +158,8 @@ enum chat_err db_msg_insert(struct db *db, int64_t room, int64_t sender,
     int64_t now_ms, int64_t *id, int *created);
 /* The message object of API.md; new reference. */
 enum chat_err db_msg_json(struct db *db, int64_t id, json_t **out);
+/* The same message as JSON text: a new string of "*len" bytes. */
+enum chat_err db_msg_text(struct db *db, int64_t id, char **out, size_t *len);
 /*
  * Messages of "room", oldest first: with before > 0 the "limit" just older
  * than it, with after > 0 the "limit" just newer, else the newest "limit".

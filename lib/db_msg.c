@@ -166,6 +166,19 @@ out:
 	return e;
 }
 
+enum chat_err
+db_msg_text(struct db *db, int64_t id, char **out, size_t *len)
+{
+	struct jsonw w;
+	enum chat_err e;
+
+	jsonw_init(&w);
+	if ((e = db_msg_text_add(db, id, &w)) == CHAT_OK)
+		*out = jsonw_steal(&w, len);
+	jsonw_finish(&w);
+	return e;
+}
+
 /*
  * A page of "room" as in db.h. The newest page and "before" pages are read
  * newest first (so LIMIT keeps the right end) and then reversed. Both

@@ -396,6 +396,48 @@ START_TEST(test_post_client_id_idempotent)
 }
 END_TEST
 
+/*
+ * chat_msg_post_text() stores like chat_msg_post() and writes the very
+ * bytes json_dumps() writes for its message, new or replayed; a refusal
+ * leaves no text.
+ */
+START_TEST(test_post_text)
+{
+	struct chat_msg_in in = {"q\"b\\ caf\xc3\xa9\n", NULL, "t-1"};
+	struct chat_msg_out a, b, c;
+	char *want;
+
+	ck_assert_int_eq(
+	    chat_msg_post_text(db, &cf, alice, room, &in, "body", T0, &a),
+	    CHAT_OK);
+	ck_assert_int_eq(a.created, 1);
+	ck_assert_ptr_null(a.msg);
+	ck_assert_ptr_nonnull(a.text);
+	ck_assert_int_eq(db_msg_json(db, a.id, &b.msg), CHAT_OK);
+	want = json_dumps(b.msg, JSON_COMPACT);
+	ck_assert_uint_eq(a.textlen, strlen(want));
+	ck_assert_str_eq(a.text, want);
+	json_decref(b.msg);
+	/* The replay of its client_id: the same bytes, nothing new. */
+	ck_assert_int_eq(
+	    chat_msg_post_text(db, &cf, alice, room, &in, "body", T0 + 9, &b),
+	    CHAT_OK);
+	ck_assert_int_eq(b.created, 0);
+	ck_assert_int_eq(b.id, a.id);
+	ck_assert_str_eq(b.text, want);
+	/* Not a member: no text. */
+	ck_assert_int_eq(
+	    chat_msg_post_text(db, &cf, carol, room, &in, "body", T0, &c),
+	    CHAT_ERR_NOTFOUND);
+	ck_assert_ptr_null(c.text);
+	ck_assert_uint_eq(c.textlen, 0);
+	chat_msg_out_finish(&a);
+	chat_msg_out_finish(&b);
+	ck_assert_ptr_null(a.text);
+	free(want);
+}
+END_TEST
+
 START_TEST(test_post_not_member)
 {
 	struct chat_msg_out out;
@@ -672,6 +714,7 @@ main(void)
 	tcase_add_checked_fixture(post_tc, db_setup, db_teardown);
 	tcase_add_test(post_tc, test_post_ok);
 	tcase_add_test(post_tc, test_post_client_id_idempotent);
+	tcase_add_test(post_tc, test_post_text);
 	tcase_add_test(post_tc, test_post_not_member);
 	tcase_add_test(post_tc, test_post_invalid);
 	tcase_add_test(post_tc, test_post_media);
