@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "addrtab.h"
+#include "unit.h"
 
 START_TEST(test_cap)
 {
@@ -97,8 +98,6 @@ main(void)
 {
 	Suite *s = suite_create("addrtab");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	if (sodium_init() < 0)
 		return EXIT_FAILURE;
@@ -106,9 +105,5 @@ main(void)
 	tcase_add_test(tc, test_grow);
 	tcase_add_test(tc, test_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "presence.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 /* What the stand-in daemon does with a query other than "ping". */
 enum mode {
@@ -464,12 +465,6 @@ bus_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(bus_suite());
-	int failed;
-
 	log_init("test-bus", 1, getenv("TEST_VERBOSE") != NULL);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(bus_suite());
 }

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 #define T0        1795844623123LL /* 2026-11-28T05:43:43.123Z */
 #define MEDIA     "0123456789abcdef0123456789abcdef.png"
@@ -698,8 +699,6 @@ main(void)
 {
 	Suite *s = suite_create("chat");
 	TCase *pure = tcase_create("pure"), *post_tc = tcase_create("post");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-chat", 1, 0);
 	tcase_add_test(pure, test_strerror);
@@ -722,9 +721,5 @@ main(void)
 	tcase_add_test(post_tc, test_post_nested);
 	tcase_add_test(post_tc, test_post_rolled_back_batch);
 	suite_add_tcase(s, post_tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 /* Write "text" to a new temporary file and return its (new) path. */
 static char *
@@ -451,8 +452,6 @@ main(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-conf", 1, 0);
 	tcase_add_test(tc, test_defaults);
@@ -467,9 +466,5 @@ main(void)
 	tcase_add_test(tc, test_sample_documents_every_key);
 	tcase_add_test(tc, test_sample_parses_to_defaults);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -26,6 +26,7 @@
 #include "db.h"
 #include "dbfix.h"
 #include "log.h"
+#include "unit.h"
 
 /* The whole schema text, for before/after comparisons; caller frees. */
 static char *
@@ -519,8 +520,6 @@ main(void)
 {
 	Suite *s = suite_create("db");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-db", 1, 0);
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
@@ -537,9 +536,5 @@ main(void)
 	tcase_add_test(tc, test_concurrency);
 	tcase_add_test(tc, test_open_race);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

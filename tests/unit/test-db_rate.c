@@ -12,6 +12,7 @@
 #include "db.h"
 #include "dbfix.h"
 #include "log.h"
+#include "unit.h"
 
 START_TEST(test_rate)
 {
@@ -179,8 +180,6 @@ main(void)
 {
 	Suite *s = suite_create("db_rate");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-db_rate", 1, 0);
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
@@ -189,9 +188,5 @@ main(void)
 	tcase_add_test(tc, test_rate_check_reads);
 	tcase_add_test(tc, test_rate_prune);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "dbfix.h"
 #include "log.h"
+#include "unit.h"
 
 START_TEST(test_room_create)
 {
@@ -498,8 +499,6 @@ main(void)
 {
 	Suite *s = suite_create("db_room");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-db_room", 1, 0);
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
@@ -511,9 +510,5 @@ main(void)
 	tcase_add_test(tc, test_private_chats);
 	tcase_add_test(tc, test_private_chats_text);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "dbfix.h"
 #include "log.h"
+#include "unit.h"
 
 START_TEST(test_user_insert)
 {
@@ -116,8 +117,6 @@ main(void)
 {
 	Suite *s = suite_create("db_user");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-db_user", 1, 0);
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
@@ -125,9 +124,5 @@ main(void)
 	tcase_add_test(tc, test_user_insert);
 	tcase_add_test(tc, test_login);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eio_codec.h"
+#include "unit.h"
 
 struct got {
 	int n, types[8], binary[8];
@@ -109,16 +110,10 @@ main(void)
 {
 	Suite *s = suite_create("eio_codec");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_payload);
 	tcase_add_test(tc, test_payload_errors);
 	tcase_add_test(tc, test_b64);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

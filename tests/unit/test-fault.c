@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "unit.h"
 
 /*
  * Fork a child that sets CHAT_FAULT to "value" (NULL: unset), calls
@@ -103,16 +104,10 @@ main(void)
 {
 	Suite *s = suite_create("fault");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_named);
 	tcase_add_test(tc, test_armed);
 	tcase_add_test(tc, test_malformed);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

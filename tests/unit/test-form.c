@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "unit.h"
 
 /* Parse the C string "s" into "f" and return the result. */
 static enum form_err
@@ -227,11 +228,5 @@ form_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(form_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(form_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "http_req.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 #define WS_HDRS                                                                \
 	"Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"             \
@@ -360,11 +361,5 @@ http_req_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(http_req_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(http_req_suite());
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "jsonw.h"
+#include "unit.h"
 
 /* Expect jsonw_string_add() on "s" to give what jansson gives. */
 static void
@@ -113,16 +114,10 @@ main(void)
 {
 	Suite *s = suite_create("jsonw");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "multipart.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 /* What the callbacks saw, as one string independent of the read sizes. */
 struct rec {
@@ -589,8 +590,6 @@ main(void)
 {
 	Suite *s = suite_create("multipart");
 	TCase *tc = tcase_create("multipart");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-multipart", 1, 0);
 	tcase_set_timeout(tc, 60);
@@ -609,9 +608,5 @@ main(void)
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "passwd.h"
+#include "unit.h"
 
 #define PW "correct horse battery staple"
 
@@ -158,8 +159,6 @@ main(void)
 {
 	Suite *s = suite_create("passwd");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-passwd", 1, 0);
 	tcase_add_checked_fixture(tc, setup, NULL);
@@ -172,9 +171,5 @@ main(void)
 	tcase_add_test(tc, test_garbage_hash);
 	tcase_add_test(tc, test_needs_rehash);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

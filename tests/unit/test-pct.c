@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pct.h"
+#include "unit.h"
 
 /* The value of hex digit "c" by table lookup, or -1: the reference. */
 static int
@@ -103,17 +104,11 @@ main(void)
 {
 	Suite *s = suite_create("pct");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_every_pair);
 	tcase_add_test(tc, test_stops_at_nul);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -29,6 +29,7 @@
 
 #include "priv.h"
 #include "sandbox.h"
+#include "unit.h"
 
 /* Fail the child with status "n" unless "cond" holds. */
 #define CHILD_CHECK(n, cond)                                                   \
@@ -293,8 +294,6 @@ main(void)
 {
 	Suite *s = suite_create("priv");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_init_policy);
 	tcase_add_test(tc, test_drop);
@@ -302,9 +301,5 @@ main(void)
 	tcase_add_test(tc, test_chown);
 	tcase_add_test(tc, test_sandbox);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

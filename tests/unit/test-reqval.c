@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "reqval.h"
+#include "unit.h"
 
 /* The "type" of error "i" of "errs", or "" when there is none. */
 static const char *
@@ -272,11 +273,5 @@ reqval_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(reqval_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(reqval_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sio_codec.h"
+#include "unit.h"
 
 #define DECODE(p, lit) sio_packet_decode(p, lit, strlen(lit))
 
@@ -143,16 +144,10 @@ main(void)
 {
 	Suite *s = suite_create("sio_codec");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_reject);
 	tcase_add_test(tc, test_encode);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

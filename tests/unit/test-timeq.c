@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "timeq.h"
+#include "unit.h"
 
 START_TEST(test_order)
 {
@@ -44,14 +45,8 @@ main(void)
 {
 	Suite *s = suite_create("timeq");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_order);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

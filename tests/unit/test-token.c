@@ -18,6 +18,7 @@
 #include "log.h"
 #include "token.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 #define T0       INT64_C(1800000000) /* the injected "now" */
 #define LIFETIME INT64_C(1800)
@@ -847,14 +848,8 @@ token_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(token_suite());
-	int failed;
-
 	log_init("test-token", 1, getenv("TEST_VERBOSE") != NULL);
 	if (sodium_init() < 0)
 		return 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(token_suite());
 }

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "upload.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 #define T0   1795844623123LL
 #define TMPL "/tmp/test-upload-XXXXXX"
@@ -644,8 +645,6 @@ main(void)
 {
 	Suite *s = suite_create("upload");
 	TCase *tc = tcase_create("upload");
-	SRunner *sr;
-	int nfail;
 
 	log_init("test-upload", 1, 0);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -665,9 +664,5 @@ main(void)
 	tcase_add_test(tc, test_store_new);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "unit.h"
 
 #define FEED(lit)                                                              \
 	utf8_feed(UTF8_ACCEPT, (const uint8_t *)(lit), sizeof(lit) - 1)
@@ -69,16 +70,10 @@ main(void)
 {
 	Suite *s = suite_create("utf8");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_accepts);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_incomplete_and_split);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "valid.h"
+#include "unit.h"
 
 /* valid_utf8() over a string literal, NUL bytes inside it included. */
 #define UTF8(lit) valid_utf8(lit, sizeof(lit) - 1)
@@ -233,8 +234,6 @@ main(void)
 {
 	Suite *s = suite_create("valid");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_utf8_accepts);
 	tcase_add_test(tc, test_utf8_rejects);
@@ -245,9 +244,5 @@ main(void)
 	tcase_add_test(tc, test_email);
 	tcase_add_test(tc, test_lower);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ws_codec.h"
+#include "unit.h"
 
 /* What the parser reported. */
 struct rec {
@@ -370,8 +371,6 @@ main(void)
 {
 	Suite *s = suite_create("ws_codec");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_text_message);
 	tcase_add_test(tc, test_framing_errors);
@@ -383,9 +382,5 @@ main(void)
 	tcase_add_test(tc, test_header);
 	tcase_add_test(tc, test_accept_key);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(s);
 }
