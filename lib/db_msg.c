@@ -207,9 +207,6 @@ db_msgs_json(struct db *db, int64_t room, int limit, int64_t before,
 	return db_msgs_run(db, st, after <= 0, limit, out, NULL, __func__);
 }
 
-/* Append the string literal "lit" to "w" as is. */
-#define DB_MSG_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
-
 /*
  * Text column "i" of "st" as a JSON string, or null for SQL NULL, appended
  * to "w" as db_col_json() would serialise it. Returns 0, or -1 after
@@ -221,7 +218,7 @@ db_col_text_add(sqlite3_stmt *st, int i, struct jsonw *w)
 	const unsigned char *s;
 
 	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-		DB_MSG_LIT(w, "null");
+		JSONW_LIT(w, "null");
 		return 0;
 	}
 	if ((s = sqlite3_column_text(st, i)) == NULL)
@@ -245,25 +242,25 @@ db_msg_row_text(sqlite3_stmt *st, struct jsonw *w)
 {
 	int bad = 0;
 
-	DB_MSG_LIT(w, "{\"id\":");
+	JSONW_LIT(w, "{\"id\":");
 	jsonw_id_add(w, sqlite3_column_int64(st, 0));
-	DB_MSG_LIT(w, ",\"room_id\":");
+	JSONW_LIT(w, ",\"room_id\":");
 	jsonw_id_add(w, sqlite3_column_int64(st, 1));
-	DB_MSG_LIT(w, ",\"sender\":");
+	JSONW_LIT(w, ",\"sender\":");
 	bad |= db_col_text_add(st, 2, w);
-	DB_MSG_LIT(w, ",\"sender_id\":");
+	JSONW_LIT(w, ",\"sender_id\":");
 	jsonw_id_add(w, sqlite3_column_int64(st, 3));
-	DB_MSG_LIT(w, ",\"sender_username\":");
+	JSONW_LIT(w, ",\"sender_username\":");
 	bad |= db_col_text_add(st, 4, w);
-	DB_MSG_LIT(w, ",\"content\":");
+	JSONW_LIT(w, ",\"content\":");
 	bad |= db_col_text_add(st, 5, w);
-	DB_MSG_LIT(w, ",\"media_url\":");
+	JSONW_LIT(w, ",\"media_url\":");
 	bad |= db_col_text_add(st, 6, w);
-	DB_MSG_LIT(w, ",\"client_id\":");
+	JSONW_LIT(w, ",\"client_id\":");
 	bad |= db_col_text_add(st, 7, w);
-	DB_MSG_LIT(w, ",\"timestamp\":");
+	JSONW_LIT(w, ",\"timestamp\":");
 	db_time_text_add(w, sqlite3_column_int64(st, 8), 0);
-	DB_MSG_LIT(w, "}");
+	JSONW_LIT(w, "}");
 	return bad ? -1 : 0;
 }
 
@@ -274,7 +271,7 @@ db_time_text_add(struct jsonw *w, int64_t ms, int zero_is_null)
 	char when[CHAT_TIME_LEN + 1];
 
 	if (ms == 0 && zero_is_null) {
-		DB_MSG_LIT(w, "null");
+		JSONW_LIT(w, "null");
 		return;
 	}
 	when[0] = '"';
@@ -347,14 +344,14 @@ db_msgs_text(struct db *db, int64_t room, int limit, int64_t before,
 		e = db_error(db, rc, __func__);
 		goto out;
 	}
-	jsonw_raw_add(&a, "[", 1);
+	JSONW_LIT(&a, "[");
 	for (i = 0; i < n; i++) {
 		k = reverse ? n - 1 - i : i;
 		if (i > 0)
-			jsonw_raw_add(&a, ",", 1);
+			JSONW_LIT(&a, ",");
 		jsonw_raw_add(&a, rows.s + off[k], off[k + 1] - off[k]);
 	}
-	jsonw_raw_add(&a, "]", 1);
+	JSONW_LIT(&a, "]");
 	*out = jsonw_steal(&a, outlen);
 out:
 	db_done(st);

@@ -314,9 +314,6 @@ out:
 	return e;
 }
 
-/* Append the string literal "lit" to "w" as is. */
-#define DB_ROOM_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
-
 /*
  * The private chat of the current row of "st" (STMT_PRIVATE_CHATS)
  * appended to "w", up to and after the "is_online" value, whose offset
@@ -331,28 +328,28 @@ db_private_chat_text(
 	enum chat_err e;
 	int bad;
 
-	DB_ROOM_LIT(w, "{\"id\":");
+	JSONW_LIT(w, "{\"id\":");
 	jsonw_id_add(w, sqlite3_column_int64(st, 0));
-	DB_ROOM_LIT(w, ",\"other_user_email\":");
+	JSONW_LIT(w, ",\"other_user_email\":");
 	bad = db_col_text_add(st, 3, w);
-	DB_ROOM_LIT(w, ",\"other_user\":{\"id\":");
+	JSONW_LIT(w, ",\"other_user\":{\"id\":");
 	jsonw_id_add(w, sqlite3_column_int64(st, 1));
-	DB_ROOM_LIT(w, ",\"username\":");
+	JSONW_LIT(w, ",\"username\":");
 	bad |= db_col_text_add(st, 2, w);
-	DB_ROOM_LIT(w, ",\"email\":");
+	JSONW_LIT(w, ",\"email\":");
 	bad |= db_col_text_add(st, 3, w);
-	DB_ROOM_LIT(w, "},\"is_online\":");
+	JSONW_LIT(w, "},\"is_online\":");
 	*at = w->len;
-	DB_ROOM_LIT(w, ",\"last_seen\":");
+	JSONW_LIT(w, ",\"last_seen\":");
 	db_time_text_add(w, sqlite3_column_int64(st, 4), 1);
-	DB_ROOM_LIT(w, ",\"last_message\":");
+	JSONW_LIT(w, ",\"last_message\":");
 	if (bad)
 		return CHAT_ERR_DB;
 	if (mid <= 0)
-		DB_ROOM_LIT(w, "null");
+		JSONW_LIT(w, "null");
 	else if ((e = db_msg_text_add(db, mid, w)) != CHAT_OK)
 		return e;
-	DB_ROOM_LIT(w, "}");
+	JSONW_LIT(w, "}");
 	return CHAT_OK;
 }
 
@@ -375,7 +372,7 @@ db_private_chats_text(struct db *db, int64_t user, struct db_chats_text *out)
 		e = db_error(db, rc, __func__);
 		goto out;
 	}
-	DB_ROOM_LIT(&w, "[");
+	JSONW_LIT(&w, "[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (t.n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -384,7 +381,7 @@ db_private_chats_text(struct db *db, int64_t user, struct db_chats_text *out)
 			    xreallocarray(t.others, cap, sizeof(*t.others));
 		}
 		if (t.n > 0)
-			DB_ROOM_LIT(&w, ",");
+			JSONW_LIT(&w, ",");
 		if ((e = db_private_chat_text(db, st, &w, &t.at[t.n])) !=
 		    CHAT_OK)
 			goto out;
@@ -394,7 +391,7 @@ db_private_chats_text(struct db *db, int64_t user, struct db_chats_text *out)
 		e = db_error(db, rc, __func__);
 		goto out;
 	}
-	DB_ROOM_LIT(&w, "]");
+	JSONW_LIT(&w, "]");
 	t.s = jsonw_steal(&w, &t.len);
 	*out = t;
 	t.at = NULL;
@@ -418,9 +415,9 @@ db_chats_text_join(
 	for (i = 0; i < t->n; i++) {
 		jsonw_raw_add(&w, t->s + from, t->at[i] - from);
 		if (online[i])
-			DB_ROOM_LIT(&w, "true");
+			JSONW_LIT(&w, "true");
 		else
-			DB_ROOM_LIT(&w, "false");
+			JSONW_LIT(&w, "false");
 		from = t->at[i];
 	}
 	jsonw_raw_add(&w, t->s + from, t->len - from);

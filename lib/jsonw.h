@@ -23,6 +23,8 @@ void jsonw_init(struct jsonw *w);
 void jsonw_finish(struct jsonw *w);
 /* Append the "n" bytes of "s" unchanged (JSON punctuation, keys). */
 void jsonw_raw_add(struct jsonw *w, const char *s, size_t n);
+/* jsonw_raw_add() of the string literal "lit" (its length known). */
+#define JSONW_LIT(w, lit) jsonw_raw_add((w), (lit), sizeof(lit) - 1)
 /*
  * Append the "n" bytes of "s" as a JSON string, escaped as jansson does
  * (quote, backslash, \b \f \n \r \t, other controls as \u00XX, the rest
