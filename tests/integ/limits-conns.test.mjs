@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startStack } from './lib/stack.mjs';
+import { freePort, startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser } from './lib/api.mjs';
 import { Direct } from './lib/direct.mjs';
 import { RawSio, ack, closeAll, connect, until } from './lib/sio.mjs';
@@ -31,18 +31,6 @@ let tcp; // http://127.0.0.1:port of push_listen_tcp
 let sock; // push_socket
 let a;
 const open = [];
-
-// A TCP port that was free a moment ago on 127.0.0.1.
-function freePort() {
-	return new Promise((res, rej) => {
-		const srv = net.createServer();
-		srv.on('error', rej);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => res(port));
-		});
-	});
-}
 
 before(async () => {
 	const port = await freePort();

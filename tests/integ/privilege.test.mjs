@@ -16,10 +16,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync,
 	rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SRCDIR } from './lib/stack.mjs';
+import { SRCDIR, freePort } from './lib/stack.mjs';
 import { pidsOf } from './lib/procs.mjs';
 import { newRoom, newUser, post } from './lib/api.mjs';
 import { closeAll, connect, gotIds, until } from './lib/sio.mjs';
@@ -53,18 +52,6 @@ function ids(pid) {
 		    .map(Number);
 	};
 	return { uid: line('Uid'), gid: line('Gid'), groups: line('Groups') };
-}
-
-// A TCP port that was free a moment ago on 127.0.0.1.
-function freePort() {
-	return new Promise((res, rej) => {
-		const srv = createServer();
-		srv.on('error', rej);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => res(port));
-		});
-	});
 }
 
 // Run "bin" with a config of "keys" written under "dir"; resolves to
