@@ -375,6 +375,32 @@ fail:
 }
 
 /*
+ * sqlite3_wal_hook() of a connection that checkpoints in its own commits,
+ * instead of SQLite's autocheckpoint: SQLite's is PASSIVE only, and under
+ * writers that never pause (several workers posting) a PASSIVE never
+ * catches up, the WAL never restarts from its start and grows without
+ * bound while every commit past the threshold pays two fsyncs. This one
+ * runs db_checkpoint(), which truncates, once the WAL reaches ckpt_next
+ * pages, and when it could not, again only DB_WAL_CKPT_PAGES later.
+ */
+static int
+db_wal_backstop(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct db *db = arg;
+	int left, cut;
+
+	(void)h;
+	(void)name;
+	if (pages < DB_WAL_AUTO_PAGES)
+		db->ckpt_next = DB_WAL_AUTO_PAGES;
+	if (pages < db->ckpt_next)
+		return SQLITE_OK;
+	if (db_checkpoint(db, &left, &cut) != CHAT_OK || cut != DB_CKPT_CUT)
+		db->ckpt_next = pages + DB_WAL_CKPT_PAGES;
+	return SQLITE_OK;
+}
+
+/*
  * Open the database at "path" as described in db.h. The handle belongs to
  * this process: a child of fork() opens its own.
  *
@@ -389,8 +415,9 @@ fail:
  * pages, would cost whichever request commits then two fsyncs. Here a
  * connection checkpoints itself only past DB_WAL_AUTO_PAGES, a backstop
  * for when the push daemon, which checkpoints in the background (see
- * db_wal_manual()), is down. journal_size_limit makes the writer that
- * restarts the WAL from its start truncate the file to DB_WAL_LIMIT.
+ * db_wal_manual()), is down or falls behind (db_wal_backstop()).
+ * journal_size_limit makes the writer that restarts the WAL from its start
+ * truncate the file to DB_WAL_LIMIT.
  */
 struct db *
 db_open(const char *path, int busy_ms)
@@ -426,7 +453,8 @@ db_open(const char *path, int busy_ms)
 	    db_migrate(db) == -1)
 		goto fail;
 	db->busy_ms = busy_ms;
-	sqlite3_wal_autocheckpoint(db->h, DB_WAL_AUTO_PAGES);
+	db->ckpt_next = DB_WAL_AUTO_PAGES;
+	sqlite3_wal_hook(db->h, db_wal_backstop, db);
 	for (i = 0; i < STMT__MAX; i++) {
 		rc = sqlite3_prepare_v3(db->h, db_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
@@ -470,19 +498,21 @@ db_wal_pages(const struct db *db)
  * frames no reader still needs (it fsyncs the WAL, then the database).
  * Writers go on meanwhile, so under sustained writes a PASSIVE never
  * catches up and the WAL never restarts from its start: when it holds
- * more than DB_WAL_LIMIT, TRUNCATE without a busy handler. It takes the
- * write lock only if it is free, copies the short tail the PASSIVE left
- * and truncates the file with the lock held (writers wait that long), and
- * gives up at once if a reader still uses the WAL. Another checkpoint
- * running at the same time is not an error.
+ * more than DB_WAL_LIMIT, TRUNCATE, with the busy handler cut to
+ * DB_WAL_LOCK_MS. It waits that long at most for the write lock (which
+ * writers that never pause almost always hold when a zero wait would look),
+ * copies the short tail the PASSIVE left and truncates the file with the
+ * lock held (writers wait that long), and gives up within DB_WAL_LOCK_MS
+ * if a reader still uses the WAL. Another checkpoint running at the same
+ * time is not an error.
  */
 enum chat_err
-db_checkpoint(struct db *db, int *wal_pages, int *truncated)
+db_checkpoint(struct db *db, int *wal_pages, int *cut)
 {
 	int rc, nlog = 0, ncopied = 0;
 
 	*wal_pages = 0;
-	*truncated = 0;
+	*cut = DB_CKPT_SMALL;
 	rc = sqlite3_wal_checkpoint_v2(
 	    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
 	if ((rc & 0xff) == SQLITE_BUSY)
@@ -490,9 +520,10 @@ db_checkpoint(struct db *db, int *wal_pages, int *truncated)
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
 	*wal_pages = nlog;
-	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
+	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT / 2)
 		return CHAT_OK;
-	sqlite3_busy_timeout(db->h, 0);
+	*cut = DB_CKPT_HELD;
+	sqlite3_busy_timeout(db->h, DB_WAL_LOCK_MS);
 	rc = sqlite3_wal_checkpoint_v2(
 	    db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
 	sqlite3_busy_timeout(db->h, db->busy_ms);
@@ -500,8 +531,7 @@ db_checkpoint(struct db *db, int *wal_pages, int *truncated)
 		return CHAT_OK;
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
-	*wal_pages = 0;
-	*truncated = 1;
+	*cut = DB_CKPT_CUT;
 	return CHAT_OK;
 }
 

@@ -19,13 +19,19 @@
 
 /*
  * The WAL's bounds. The push daemon checkpoints once its commits leave
- * DB_WAL_CKPT_PAGES pages in the WAL (and every second); any connection
+ * DB_WAL_CKPT_PAGES pages in the WAL, when the workers' hints say they
+ * write (at most every DB_WAL_HINT_MS) and every second; a connection
  * checkpoints itself in its commit only past DB_WAL_AUTO_PAGES, when the
- * daemon does not; a WAL file restarted from its start, or fully copied,
- * is cut back to DB_WAL_LIMIT bytes (PRAGMA journal_size_limit).
+ * daemon does not (then again every DB_WAL_CKPT_PAGES pages while the WAL
+ * stays above). A WAL file restarted from its start, or fully copied, is
+ * cut back to DB_WAL_LIMIT bytes (PRAGMA journal_size_limit). A checkpoint
+ * that must take the write lock to truncate the WAL waits for it at most
+ * DB_WAL_LOCK_MS.
  */
 #define DB_WAL_CKPT_PAGES 1000
-#define DB_WAL_AUTO_PAGES 10000
+#define DB_WAL_AUTO_PAGES 4000
+#define DB_WAL_HINT_MS    100
+#define DB_WAL_LOCK_MS    20
 #define DB_WAL_LIMIT      8388608
 
 struct db;
@@ -72,14 +78,18 @@ void db_read_end(struct db *db);
  * commits; db_wal_pages() then gives the WAL's size in pages after its
  * last commit. db_checkpoint() copies into the database what no reader
  * still needs, without waiting for anyone, and copies the rest of a WAL
- * larger than DB_WAL_LIMIT and truncates it when the write lock is free
- * and no reader uses the WAL; it is meant for a
- * connection that does nothing else, in a thread that may block on its
- * fsyncs. "*wal_pages" gets the WAL's size in pages (0 when truncated).
+ * larger than DB_WAL_LIMIT and truncates it once it has the write lock
+ * (waiting DB_WAL_LOCK_MS at most) and no reader uses the WAL; it is
+ * meant for a connection that does nothing else, in a thread that may
+ * block on its fsyncs. "*wal_pages" gets the WAL's size in pages when it
+ * started, "*cut" DB_CKPT_CUT when it truncated the WAL, DB_CKPT_HELD
+ * when the WAL is past DB_WAL_LIMIT but a reader or writer kept it from
+ * truncating it, else DB_CKPT_SMALL.
  */
+enum { DB_CKPT_SMALL, DB_CKPT_CUT, DB_CKPT_HELD };
 void db_wal_manual(struct db *db);
 int db_wal_pages(const struct db *db);
-enum chat_err db_checkpoint(struct db *db, int *wal_pages, int *truncated);
+enum chat_err db_checkpoint(struct db *db, int *wal_pages, int *cut);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);

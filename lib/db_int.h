@@ -77,6 +77,7 @@ struct db {
 	int64_t page_size; /* bytes of a database page (and of a WAL frame's) */
 	int busy_ms;       /* the busy timeout db_open() set */
 	int wal_pages; /* WAL frames after our last commit (db_wal_manual) */
+	int ckpt_next; /* WAL frames at which db_wal_backstop() checkpoints */
 	unsigned rate_puts; /* db_rate_take() writes, for db_rate_prune() */
 	int reading;        /* in db_read_begin()'s read transaction */
 };

@@ -79,8 +79,10 @@ struct chat_app {
 	uv_work_t ckpt_work;
 	int ckpt_running;       /* ckpt_work is queued or running */
 	int ckpt_pages;         /* its results: WAL pages left, */
-	int ckpt_cut;           /* whether it truncated the WAL, */
+	int ckpt_cut;           /* DB_CKPT_*, */
 	enum chat_err ckpt_err; /* and its error */
+	uint64_t ckpt_end;      /* uv_now() when the last one ended */
+	uint64_t ckpt_quiet;    /* no pokes but the tick's before this */
 };
 
 /* chat.c: answers to a socket. */
@@ -104,7 +106,13 @@ void chat_push_catchup(struct chat_app *a, struct sio_socket *s, int64_t after);
 
 /* chat_wal.c: WAL checkpoints in the thread pool. */
 int chat_wal_init(struct chat_app *a);
-void chat_wal_poke(struct chat_app *a, int any);
+/* Why chat_wal_poke() is called. */
+enum chat_wal_why {
+	CHAT_WAL_TICK, /* the 1 s tick: always */
+	CHAT_WAL_HINT, /* a hint: DB_WAL_HINT_MS after the last one ended */
+	CHAT_WAL_OWN   /* our commits: once they left DB_WAL_CKPT_PAGES */
+};
+void chat_wal_poke(struct chat_app *a, enum chat_wal_why why);
 void chat_wal_finish(struct chat_app *a);
 
 /* chat_presence.c: online users, user_status, last_seen. */

@@ -278,12 +278,13 @@ chat_push_turn(void *app)
 	if (a->want_push) {
 		a->want_push = 0;
 		chat_push_run(a);
+		chat_wal_poke(a, CHAT_WAL_HINT);
 	}
 	if (a->npend > 0)
 		chat_push_answer(a);
 	if (a->nseen > 0)
 		chat_presence_seen_flush(a);
-	chat_wal_poke(a, 0);
+	chat_wal_poke(a, CHAT_WAL_OWN);
 }
 
 /*
@@ -398,7 +399,7 @@ chat_push_tick_cb(uv_timer_t *t)
 	struct chat_app *a = t->data;
 
 	a->want_push = 1;
-	chat_wal_poke(a, 1);
+	chat_wal_poke(a, CHAT_WAL_TICK);
 }
 
 /*

@@ -4,8 +4,14 @@
  * daemon's own connection no longer checkpoints in its commits (that
  * would block the loop on two fsyncs); a second connection, used only by
  * a libuv thread-pool worker, checkpoints when the daemon's commits have
- * left DB_WAL_CKPT_PAGES in the WAL and on every tick, which also covers
- * the workers' commits. One checkpoint runs at a time.
+ * left DB_WAL_CKPT_PAGES in the WAL, on every tick, and when hints say
+ * that workers write while the last checkpoint found CHAT_WAL_BUSY_PAGES
+ * or more, DB_WAL_HINT_MS after the last one ended: several workers
+ * posting can add 10,000 pages a second, more than the tick keeps up with,
+ * while a few messages a second are left to the tick. One checkpoint runs
+ * at a time. When a reader kept a WAL past DB_WAL_LIMIT from being
+ * truncated, only the tick tries again for the next second, as each try
+ * holds writers up to DB_WAL_LOCK_MS.
  */
 #include <stdlib.h>
 
@@ -15,6 +21,9 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+
+#define CHAT_WAL_QUIET_MS   1000 /* after a reader held the WAL: tick only */
+#define CHAT_WAL_BUSY_PAGES 100  /* found by the last one: hints may poke */
 
 /* Thread pool: checkpoint on the connection that only this uses. */
 static void
@@ -32,8 +41,15 @@ chat_wal_after_cb(uv_work_t *w, int status)
 	struct chat_app *a = w->data;
 
 	a->ckpt_running = 0;
-	if (status == 0 && a->ckpt_err == CHAT_OK && a->ckpt_cut)
+	a->ckpt_end = uv_now(a->loop);
+	if (status != 0 || a->ckpt_err != CHAT_OK) {
+		a->ckpt_pages = 0;
+		return;
+	}
+	if (a->ckpt_cut == DB_CKPT_CUT)
 		log_debug("%s: WAL copied and truncated", __func__);
+	else if (a->ckpt_cut == DB_CKPT_HELD)
+		a->ckpt_quiet = a->ckpt_end + CHAT_WAL_QUIET_MS;
 }
 
 /*
@@ -52,16 +68,23 @@ chat_wal_init(struct chat_app *a)
 }
 
 /*
- * Start a checkpoint unless one is running or the daemon stops: always
- * with "any" set (the tick), else once the daemon's last commit left
- * DB_WAL_CKPT_PAGES or more in the WAL.
+ * Start a checkpoint for the reason "why" (chat_int.h), unless one is
+ * running or the daemon stops.
  */
 void
-chat_wal_poke(struct chat_app *a, int any)
+chat_wal_poke(struct chat_app *a, enum chat_wal_why why)
 {
+	uint64_t now = uv_now(a->loop);
+
 	if (a->ckpt_running || a->stopping || a->ckpt_db == NULL)
 		return;
-	if (!any && db_wal_pages(a->db) < DB_WAL_CKPT_PAGES)
+	if (why != CHAT_WAL_TICK && now < a->ckpt_quiet)
+		return;
+	if (why == CHAT_WAL_HINT &&
+	    (a->ckpt_pages < CHAT_WAL_BUSY_PAGES ||
+	        now < a->ckpt_end + DB_WAL_HINT_MS))
+		return;
+	if (why == CHAT_WAL_OWN && db_wal_pages(a->db) < DB_WAL_CKPT_PAGES)
 		return;
 	if (uv_queue_work(a->loop, &a->ckpt_work, chat_wal_work_cb,
 	        chat_wal_after_cb) != 0) {
