@@ -395,7 +395,8 @@ db_wal_backstop(void *arg, sqlite3 *h, const char *name, int pages)
 		db->ckpt_next = DB_WAL_AUTO_PAGES;
 	if (pages < db->ckpt_next)
 		return SQLITE_OK;
-	if (db_checkpoint(db, &left, &cut) != CHAT_OK || cut != DB_CKPT_CUT)
+	if (db_checkpoint(db, &left, &cut, NULL) != CHAT_OK ||
+	    cut != DB_CKPT_CUT)
 		db->ckpt_next = pages + DB_WAL_CKPT_PAGES;
 	return SQLITE_OK;
 }
@@ -494,20 +495,39 @@ db_wal_pages(const struct db *db)
 }
 
 /*
+ * The busy handler of the TRUNCATE step: look again every
+ * DB_WAL_LOCK_POLL_US, DB_WAL_LOCK_MS in all. SQLite's own sleeps 1, 2, 5
+ * and 10 ms between looks, and five looks nearly always find the write lock
+ * held by writers that take it back within microseconds of releasing it
+ * (the daemon's loop thread committing turn after turn).
+ */
+static int
+db_ckpt_busy(void *arg, int n)
+{
+	struct timespec ts = {0, DB_WAL_LOCK_POLL_US * 1000L};
+
+	(void)arg;
+	if ((int64_t)n * DB_WAL_LOCK_POLL_US >= DB_WAL_LOCK_MS * 1000L)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+/*
  * Checkpoint as db.h says: PASSIVE, which waits for nobody and copies the
  * frames no reader still needs (it fsyncs the WAL, then the database).
  * Writers go on meanwhile, so under sustained writes a PASSIVE never
  * catches up and the WAL never restarts from its start: when it holds
- * more than DB_WAL_LIMIT, TRUNCATE, with the busy handler cut to
- * DB_WAL_LOCK_MS. It waits that long at most for the write lock (which
- * writers that never pause almost always hold when a zero wait would look),
+ * more than DB_WAL_LIMIT, TRUNCATE, with db_ckpt_busy() as the busy
+ * handler. It waits DB_WAL_LOCK_MS at most for the write lock (which
+ * writers that never pause almost always hold when a zero wait looks),
  * copies the short tail the PASSIVE left and truncates the file with the
  * lock held (writers wait that long), and gives up within DB_WAL_LOCK_MS
  * if a reader still uses the WAL. Another checkpoint running at the same
  * time is not an error.
  */
 enum chat_err
-db_checkpoint(struct db *db, int *wal_pages, int *cut)
+db_checkpoint(struct db *db, int *wal_pages, int *cut, atomic_int *truncating)
 {
 	int rc, nlog = 0, ncopied = 0;
 
@@ -520,12 +540,16 @@ db_checkpoint(struct db *db, int *wal_pages, int *cut)
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
 	*wal_pages = nlog;
-	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT / 2)
+	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
 		return CHAT_OK;
 	*cut = DB_CKPT_HELD;
-	sqlite3_busy_timeout(db->h, DB_WAL_LOCK_MS);
+	sqlite3_busy_handler(db->h, db_ckpt_busy, NULL);
+	if (truncating != NULL)
+		atomic_store(truncating, 1);
 	rc = sqlite3_wal_checkpoint_v2(
 	    db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
+	if (truncating != NULL)
+		atomic_store(truncating, 0);
 	sqlite3_busy_timeout(db->h, db->busy_ms);
 	if ((rc & 0xff) == SQLITE_BUSY)
 		return CHAT_OK;

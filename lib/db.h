@@ -9,6 +9,7 @@
 #ifndef DB_H
 #define DB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -28,11 +29,12 @@
  * that must take the write lock to truncate the WAL waits for it at most
  * DB_WAL_LOCK_MS.
  */
-#define DB_WAL_CKPT_PAGES 1000
-#define DB_WAL_AUTO_PAGES 4000
-#define DB_WAL_HINT_MS    100
-#define DB_WAL_LOCK_MS    20
-#define DB_WAL_LIMIT      8388608
+#define DB_WAL_CKPT_PAGES   1000
+#define DB_WAL_AUTO_PAGES   4000
+#define DB_WAL_HINT_MS      100
+#define DB_WAL_LOCK_MS      20
+#define DB_WAL_LOCK_POLL_US 100
+#define DB_WAL_LIMIT        8388608
 
 struct db;
 
@@ -84,12 +86,15 @@ void db_read_end(struct db *db);
  * block on its fsyncs. "*wal_pages" gets the WAL's size in pages when it
  * started, "*cut" DB_CKPT_CUT when it truncated the WAL, DB_CKPT_HELD
  * when the WAL is past DB_WAL_LIMIT but a reader or writer kept it from
- * truncating it, else DB_CKPT_SMALL.
+ * truncating it, else DB_CKPT_SMALL. "*truncating", when not NULL, is 1
+ * while the truncation waits for and holds the write lock, so that a
+ * writer that can wait (the daemon's loop) leaves the lock free meanwhile.
  */
 enum { DB_CKPT_SMALL, DB_CKPT_CUT, DB_CKPT_HELD };
 void db_wal_manual(struct db *db);
 int db_wal_pages(const struct db *db);
-enum chat_err db_checkpoint(struct db *db, int *wal_pages, int *cut);
+enum chat_err db_checkpoint(
+    struct db *db, int *wal_pages, int *cut, atomic_int *truncating);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);

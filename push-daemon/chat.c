@@ -355,7 +355,7 @@ chat_app_stop(struct chat_app *a)
 {
 	if (a->stopping)
 		return;
-	chat_push_turn(a);
+	chat_push_flush(a);
 	a->stopping = 1;
 	bus_srv_free(a->bus);
 	sio_stop(a->sio);

@@ -8,6 +8,7 @@
 #ifndef PUSHD_CHAT_INT_H
 #define PUSHD_CHAT_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,9 @@ struct chat_app {
 	enum chat_err ckpt_err; /* and its error */
 	uint64_t ckpt_end;      /* uv_now() when the last one ended */
 	uint64_t ckpt_quiet;    /* no pokes but the tick's before this */
+	uint64_t ckpt_backoff;  /* ms from a held WAL to ckpt_quiet */
+	int ckpt_own; /* db_wal_pages() of ours when the last one started */
+	atomic_int ckpt_truncating; /* it wants the write lock: store later */
 };
 
 /* chat.c: answers to a socket. */
@@ -98,6 +102,7 @@ void chat_push_start(struct chat_app *a);
 void chat_push_stop(struct chat_app *a);
 void chat_push_run(struct chat_app *a);
 void chat_push_turn(void *app);
+void chat_push_flush(struct chat_app *a);
 void chat_push_hint(void *arg, const char *data, size_t len);
 void chat_push_queue(struct chat_app *a, struct sio_socket *s, int64_t room,
     json_t *data, const struct chat_msg_in *in, int64_t ack);
@@ -110,7 +115,7 @@ int chat_wal_init(struct chat_app *a);
 enum chat_wal_why {
 	CHAT_WAL_TICK, /* the 1 s tick: always */
 	CHAT_WAL_HINT, /* a hint: DB_WAL_HINT_MS after the last one ended */
-	CHAT_WAL_OWN   /* our commits: once they left DB_WAL_CKPT_PAGES */
+	CHAT_WAL_OWN   /* our commits: DB_WAL_CKPT_PAGES since the last */
 };
 void chat_wal_poke(struct chat_app *a, enum chat_wal_why why);
 void chat_wal_finish(struct chat_app *a);

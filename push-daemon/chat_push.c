@@ -266,25 +266,44 @@ chat_push_answer(struct chat_app *a)
  * The end of every loop turn (sio's turn, before output is written):
  * store the turn's messages in one transaction, push everything new in id
  * order, then send the acknowledgements, so that an ack never precedes
- * the commit and a pushed message never precedes an older one.
+ * the commit and a pushed message never precedes an older one. While the
+ * WAL checkpoint waits for the write lock to truncate the WAL (at most
+ * DB_WAL_LOCK_MS, then the copy of a short tail), the messages wait in
+ * the queue for a later turn: a loop that commits turn after turn would
+ * otherwise keep the lock from it, and the WAL would grow for as long as
+ * the load lasts. The checkpoint's end is an event, so a turn follows it.
  */
-void
-chat_push_turn(void *app)
+static void
+chat_push_turn_as(struct chat_app *a, int force)
 {
-	struct chat_app *a = app;
+	int store =
+	    a->npend > 0 && (force || !atomic_load(&a->ckpt_truncating));
 
-	if (a->npend > 0)
+	if (store)
 		chat_push_store(a);
 	if (a->want_push) {
 		a->want_push = 0;
 		chat_push_run(a);
 		chat_wal_poke(a, CHAT_WAL_HINT);
 	}
-	if (a->npend > 0)
+	if (store)
 		chat_push_answer(a);
 	if (a->nseen > 0)
 		chat_presence_seen_flush(a);
 	chat_wal_poke(a, CHAT_WAL_OWN);
+}
+
+void
+chat_push_turn(void *app)
+{
+	chat_push_turn_as(app, 0);
+}
+
+/* A turn that stores the queue whatever the checkpoint does. */
+void
+chat_push_flush(struct chat_app *a)
+{
+	chat_push_turn_as(a, 1);
 }
 
 /*
@@ -313,8 +332,8 @@ chat_push_queue(struct chat_app *a, struct sio_socket *s, int64_t room,
 	p->data = json_incref(data);
 	p->in = *in;
 	u->pending++;
-	if (a->npend == CHAT_PUSH_BATCH_MAX)
-		chat_push_turn(a);
+	if (a->npend >= CHAT_PUSH_BATCH_MAX)
+		chat_push_flush(a);
 }
 
 /*

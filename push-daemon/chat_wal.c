@@ -9,9 +9,12 @@
  * or more, DB_WAL_HINT_MS after the last one ended: several workers
  * posting can add 10,000 pages a second, more than the tick keeps up with,
  * while a few messages a second are left to the tick. One checkpoint runs
- * at a time. When a reader kept a WAL past DB_WAL_LIMIT from being
- * truncated, only the tick tries again for the next second, as each try
- * holds writers up to DB_WAL_LOCK_MS.
+ * at a time. When readers or writers kept a WAL past DB_WAL_LIMIT from
+ * being truncated, the next try waits CHAT_WAL_BACKOFF_MS, twice that
+ * after a second failure and so on up to a second (only the tick tries
+ * then), as each try holds writers up to DB_WAL_LOCK_MS: short readers
+ * and the loop's own commits let go soon, a reader inside a long
+ * transaction (sqlite3 CLI) does not.
  */
 #include <stdlib.h>
 
@@ -22,7 +25,8 @@
 #include "db.h"
 #include "log.h"
 
-#define CHAT_WAL_QUIET_MS   1000 /* after a reader held the WAL: tick only */
+#define CHAT_WAL_BACKOFF_MS 50   /* after the WAL was held: wait, doubling */
+#define CHAT_WAL_QUIET_MS   1000 /* up to this, then tick only */
 #define CHAT_WAL_BUSY_PAGES 100  /* found by the last one: hints may poke */
 
 /* Thread pool: checkpoint on the connection that only this uses. */
@@ -31,7 +35,8 @@ chat_wal_work_cb(uv_work_t *w)
 {
 	struct chat_app *a = w->data;
 
-	a->ckpt_err = db_checkpoint(a->ckpt_db, &a->ckpt_pages, &a->ckpt_cut);
+	a->ckpt_err = db_checkpoint(
+	    a->ckpt_db, &a->ckpt_pages, &a->ckpt_cut, &a->ckpt_truncating);
 }
 
 /* Loop thread: the checkpoint is over (a failure was logged by db). */
@@ -46,10 +51,17 @@ chat_wal_after_cb(uv_work_t *w, int status)
 		a->ckpt_pages = 0;
 		return;
 	}
-	if (a->ckpt_cut == DB_CKPT_CUT)
-		log_debug("%s: WAL copied and truncated", __func__);
-	else if (a->ckpt_cut == DB_CKPT_HELD)
-		a->ckpt_quiet = a->ckpt_end + CHAT_WAL_QUIET_MS;
+	if (a->ckpt_cut != DB_CKPT_HELD) {
+		a->ckpt_backoff = 0;
+		if (a->ckpt_cut == DB_CKPT_CUT)
+			log_debug("%s: WAL copied and truncated", __func__);
+		return;
+	}
+	a->ckpt_backoff =
+	    a->ckpt_backoff == 0 ? CHAT_WAL_BACKOFF_MS : 2 * a->ckpt_backoff;
+	if (a->ckpt_backoff > CHAT_WAL_QUIET_MS)
+		a->ckpt_backoff = CHAT_WAL_QUIET_MS;
+	a->ckpt_quiet = a->ckpt_end + a->ckpt_backoff;
 }
 
 /*
@@ -84,14 +96,21 @@ chat_wal_poke(struct chat_app *a, enum chat_wal_why why)
 	    (a->ckpt_pages < CHAT_WAL_BUSY_PAGES ||
 	        now < a->ckpt_end + DB_WAL_HINT_MS))
 		return;
-	if (why == CHAT_WAL_OWN && db_wal_pages(a->db) < DB_WAL_CKPT_PAGES)
-		return;
+	if (why == CHAT_WAL_OWN) {
+		/* Grown by DB_WAL_CKPT_PAGES since the last, or restarted. */
+		int p = db_wal_pages(a->db);
+
+		if (p - (p >= a->ckpt_own ? a->ckpt_own : 0) <
+		    DB_WAL_CKPT_PAGES)
+			return;
+	}
 	if (uv_queue_work(a->loop, &a->ckpt_work, chat_wal_work_cb,
 	        chat_wal_after_cb) != 0) {
 		log_warnx("%s: uv_queue_work failed", __func__);
 		return;
 	}
 	a->ckpt_running = 1;
+	a->ckpt_own = db_wal_pages(a->db);
 }
 
 /* Close the checkpoint connection (no checkpoint may be running). */

@@ -158,6 +158,7 @@ START_TEST(test_checkpoint)
 	sqlite3 *rd;
 	double ra;
 	int i, pages = -1, cut = -1;
+	atomic_int truncating = -1;
 
 	db_wal_manual(db);
 	memset(key, 'k', sizeof(key) - 1);
@@ -176,7 +177,7 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(
 	        rd, "BEGIN; SELECT count(*) FROM ratelimit;", NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut, &truncating), CHAT_OK);
 	ck_assert_int_ge(pages, 3000);
 	ck_assert_int_eq(cut, DB_CKPT_HELD);
 	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
@@ -184,9 +185,10 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(rd);
 
-	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut), CHAT_OK);
+	ck_assert_int_eq(db_checkpoint(ck, &pages, &cut, &truncating), CHAT_OK);
 	ck_assert_int_ge(pages, 3000);
 	ck_assert_int_eq(cut, DB_CKPT_CUT);
+	ck_assert_int_eq(atomic_load(&truncating), 0);
 	ck_assert_int_eq(twal_size(), 0);
 	ck_assert_int_eq(
 	    db_rate_take(db, "after", 3, 1, 1, 1000, &ra), CHAT_OK);
