@@ -187,7 +187,10 @@ describe('WAL checkpoints', () => {
 		assert.ok(n > 1200, `only ${n} posts in 8 s`);
 		assert.equal(st.sql('SELECT count(*) FROM messages;').trim(),
 		    String(n));
-		assert.ok(most <= 2 * LIMIT,
+		// Past DB_WAL_AUTO_PAGES (4000 pages, some 16 MiB with the frame
+		// headers) a worker's commit truncates the WAL itself, while the
+		// other writers add what they commit meanwhile.
+		assert.ok(most <= 3 * LIMIT,
 		    `the WAL reached ${most} bytes in ${n} posts`);
 	});
 });
