@@ -380,14 +380,14 @@ fail:
  * writers that never pause (several workers posting) a PASSIVE never
  * catches up, the WAL never restarts from its start and grows without
  * bound while every commit past the threshold pays two fsyncs. This one
- * runs db_checkpoint(), which truncates, once the WAL reaches ckpt_next
+ * runs db_checkpoint(), which restarts the WAL, once it reaches ckpt_next
  * pages, and when it could not, again only DB_WAL_CKPT_PAGES later.
  */
 static int
 db_wal_backstop(void *arg, sqlite3 *h, const char *name, int pages)
 {
 	struct db *db = arg;
-	int left, cut;
+	int left, how;
 
 	(void)h;
 	(void)name;
@@ -395,8 +395,8 @@ db_wal_backstop(void *arg, sqlite3 *h, const char *name, int pages)
 		db->ckpt_next = DB_WAL_AUTO_PAGES;
 	if (pages < db->ckpt_next)
 		return SQLITE_OK;
-	if (db_checkpoint(db, &left, &cut, NULL) != CHAT_OK ||
-	    cut != DB_CKPT_CUT)
+	if (db_checkpoint(db, &left, &how, NULL) != CHAT_OK ||
+	    how != DB_CKPT_RESTART)
 		db->ckpt_next = pages + DB_WAL_CKPT_PAGES;
 	return SQLITE_OK;
 }
@@ -495,7 +495,7 @@ db_wal_pages(const struct db *db)
 }
 
 /*
- * The busy handler of the TRUNCATE step: look again every
+ * The busy handler of the RESTART step: look again every
  * DB_WAL_LOCK_POLL_US, DB_WAL_LOCK_MS in all. SQLite's own sleeps 1, 2, 5
  * and 10 ms between looks, and five looks nearly always find the write lock
  * held by writers that take it back within microseconds of releasing it
@@ -518,21 +518,26 @@ db_ckpt_busy(void *arg, int n)
  * frames no reader still needs (it fsyncs the WAL, then the database).
  * Writers go on meanwhile, so under sustained writes a PASSIVE never
  * catches up and the WAL never restarts from its start: when it holds
- * more than DB_WAL_LIMIT, TRUNCATE, with db_ckpt_busy() as the busy
- * handler. It waits DB_WAL_LOCK_MS at most for the write lock (which
- * writers that never pause almost always hold when a zero wait looks),
- * copies the short tail the PASSIVE left and truncates the file with the
- * lock held (writers wait that long), and gives up within DB_WAL_LOCK_MS
- * if a reader still uses the WAL. Another checkpoint running at the same
- * time is not an error.
+ * more than DB_WAL_LIMIT, more PASSIVE rounds until one found at most
+ * DB_WAL_TAIL_PAGES appended during the one before (DB_WAL_TAIL_ROUNDS at
+ * most), then RESTART, with db_ckpt_busy() as the busy handler. It waits
+ * DB_WAL_LOCK_MS at most for the write lock (which writers that never pause
+ * almost always hold when a zero wait looks), copies the short tail the PASSIVE
+ * left with the lock held (writers wait that long: the tail, two fsyncs), and
+ * gives up within DB_WAL_LOCK_MS if a reader still uses the WAL. The next
+ * commit then writes from the WAL's start and cuts the file to
+ * journal_size_limit. Not TRUNCATE: cutting a WAL of tens of MiB to nothing
+ * under the lock took long on ext4, and the writes after it paid for allocating
+ * the file's blocks again. Another checkpoint running at the same time is not
+ * an error.
  */
 enum chat_err
-db_checkpoint(struct db *db, int *wal_pages, int *cut, atomic_int *truncating)
+db_checkpoint(struct db *db, int *wal_pages, int *how, atomic_int *restarting)
 {
-	int rc, nlog = 0, ncopied = 0;
+	int rc, round, copied, nlog = 0, ncopied = 0;
 
 	*wal_pages = 0;
-	*cut = DB_CKPT_SMALL;
+	*how = DB_CKPT_SMALL;
 	rc = sqlite3_wal_checkpoint_v2(
 	    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
 	if ((rc & 0xff) == SQLITE_BUSY)
@@ -542,20 +547,36 @@ db_checkpoint(struct db *db, int *wal_pages, int *cut, atomic_int *truncating)
 	*wal_pages = nlog;
 	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
 		return CHAT_OK;
-	*cut = DB_CKPT_HELD;
+	/*
+	 * More PASSIVE rounds while writers appended more than a short tail
+	 * during the last one, so that the RESTART, which holds them back,
+	 * copies and syncs little.
+	 */
+	for (round = 0; round < DB_WAL_TAIL_ROUNDS; round++) {
+		copied = ncopied;
+		rc = sqlite3_wal_checkpoint_v2(
+		    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
+		if ((rc & 0xff) == SQLITE_BUSY)
+			return CHAT_OK;
+		if (rc != SQLITE_OK)
+			return db_error(db, rc, __func__);
+		if (nlog < copied || nlog - copied <= DB_WAL_TAIL_PAGES)
+			break;
+	}
+	*how = DB_CKPT_HELD;
 	sqlite3_busy_handler(db->h, db_ckpt_busy, NULL);
-	if (truncating != NULL)
-		atomic_store(truncating, 1);
+	if (restarting != NULL)
+		atomic_store(restarting, 1);
 	rc = sqlite3_wal_checkpoint_v2(
-	    db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
-	if (truncating != NULL)
-		atomic_store(truncating, 0);
+	    db->h, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &ncopied);
+	if (restarting != NULL)
+		atomic_store(restarting, 0);
 	sqlite3_busy_timeout(db->h, db->busy_ms);
 	if ((rc & 0xff) == SQLITE_BUSY)
 		return CHAT_OK;
 	if (rc != SQLITE_OK)
 		return db_error(db, rc, __func__);
-	*cut = DB_CKPT_CUT;
+	*how = DB_CKPT_RESTART;
 	return CHAT_OK;
 }
 

@@ -26,7 +26,7 @@
  * daemon does not (then again every DB_WAL_CKPT_PAGES pages while the WAL
  * stays above). A WAL file restarted from its start, or fully copied, is
  * cut back to DB_WAL_LIMIT bytes (PRAGMA journal_size_limit). A checkpoint
- * that must take the write lock to truncate the WAL waits for it at most
+ * that must take the write lock to restart the WAL waits for it at most
  * DB_WAL_LOCK_MS.
  */
 #define DB_WAL_CKPT_PAGES   1000
@@ -34,6 +34,8 @@
 #define DB_WAL_HINT_MS      100
 #define DB_WAL_LOCK_MS      20
 #define DB_WAL_LOCK_POLL_US 100
+#define DB_WAL_TAIL_PAGES   256
+#define DB_WAL_TAIL_ROUNDS  4
 #define DB_WAL_LIMIT        8388608
 
 struct db;
@@ -80,21 +82,22 @@ void db_read_end(struct db *db);
  * commits; db_wal_pages() then gives the WAL's size in pages after its
  * last commit. db_checkpoint() copies into the database what no reader
  * still needs, without waiting for anyone, and copies the rest of a WAL
- * larger than DB_WAL_LIMIT and truncates it once it has the write lock
- * (waiting DB_WAL_LOCK_MS at most) and no reader uses the WAL; it is
- * meant for a connection that does nothing else, in a thread that may
- * block on its fsyncs. "*wal_pages" gets the WAL's size in pages when it
- * started, "*cut" DB_CKPT_CUT when it truncated the WAL, DB_CKPT_HELD
- * when the WAL is past DB_WAL_LIMIT but a reader or writer kept it from
- * truncating it, else DB_CKPT_SMALL. "*truncating", when not NULL, is 1
- * while the truncation waits for and holds the write lock, so that a
- * writer that can wait (the daemon's loop) leaves the lock free meanwhile.
+ * larger than DB_WAL_LIMIT, so that the next commit restarts it from its
+ * start, once it has the write lock (waiting DB_WAL_LOCK_MS at most) and
+ * no reader uses the WAL; it is meant for a connection that does nothing
+ * else, in a thread that may block on its fsyncs. "*wal_pages" gets the
+ * WAL's size in pages when it started, "*how" DB_CKPT_RESTART when the WAL
+ * will restart, DB_CKPT_HELD when the WAL is past DB_WAL_LIMIT but a reader
+ * or writer kept it from restarting, else DB_CKPT_SMALL. "*restarting",
+ * when not NULL, is 1 while the restart waits for and holds the write
+ * lock, so that a writer that can wait (the daemon's loop) leaves the lock
+ * free meanwhile.
  */
-enum { DB_CKPT_SMALL, DB_CKPT_CUT, DB_CKPT_HELD };
+enum { DB_CKPT_SMALL, DB_CKPT_RESTART, DB_CKPT_HELD };
 void db_wal_manual(struct db *db);
 int db_wal_pages(const struct db *db);
 enum chat_err db_checkpoint(
-    struct db *db, int *wal_pages, int *cut, atomic_int *truncating);
+    struct db *db, int *wal_pages, int *how, atomic_int *restarting);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);

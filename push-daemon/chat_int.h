@@ -80,13 +80,13 @@ struct chat_app {
 	uv_work_t ckpt_work;
 	int ckpt_running;       /* ckpt_work is queued or running */
 	int ckpt_pages;         /* its results: WAL pages left, */
-	int ckpt_cut;           /* DB_CKPT_*, */
+	int ckpt_how;           /* DB_CKPT_*, */
 	enum chat_err ckpt_err; /* and its error */
 	uint64_t ckpt_end;      /* uv_now() when the last one ended */
 	uint64_t ckpt_quiet;    /* no pokes but the tick's before this */
 	uint64_t ckpt_backoff;  /* ms from a held WAL to ckpt_quiet */
 	int ckpt_own; /* db_wal_pages() of ours when the last one started */
-	atomic_int ckpt_truncating; /* it wants the write lock: store later */
+	atomic_int ckpt_restarting; /* it wants the write lock: store later */
 };
 
 /* chat.c: answers to a socket. */

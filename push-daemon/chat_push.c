@@ -267,7 +267,7 @@ chat_push_answer(struct chat_app *a)
  * store the turn's messages in one transaction, push everything new in id
  * order, then send the acknowledgements, so that an ack never precedes
  * the commit and a pushed message never precedes an older one. While the
- * WAL checkpoint waits for the write lock to truncate the WAL (at most
+ * WAL checkpoint waits for the write lock to restart the WAL (at most
  * DB_WAL_LOCK_MS, then the copy of a short tail), the messages wait in
  * the queue for a later turn: a loop that commits turn after turn would
  * otherwise keep the lock from it, and the WAL would grow for as long as
@@ -277,7 +277,7 @@ static void
 chat_push_turn_as(struct chat_app *a, int force)
 {
 	int store =
-	    a->npend > 0 && (force || !atomic_load(&a->ckpt_truncating));
+	    a->npend > 0 && (force || !atomic_load(&a->ckpt_restarting));
 
 	if (store)
 		chat_push_store(a);

@@ -10,7 +10,7 @@
  * posting can add 10,000 pages a second, more than the tick keeps up with,
  * while a few messages a second are left to the tick. One checkpoint runs
  * at a time. When readers or writers kept a WAL past DB_WAL_LIMIT from
- * being truncated, the next try waits CHAT_WAL_BACKOFF_MS, twice that
+ * restarting, the next try waits CHAT_WAL_BACKOFF_MS, twice that
  * after a second failure and so on up to a second (only the tick tries
  * then), as each try holds writers up to DB_WAL_LOCK_MS: short readers
  * and the loop's own commits let go soon, a reader inside a long
@@ -36,7 +36,7 @@ chat_wal_work_cb(uv_work_t *w)
 	struct chat_app *a = w->data;
 
 	a->ckpt_err = db_checkpoint(
-	    a->ckpt_db, &a->ckpt_pages, &a->ckpt_cut, &a->ckpt_truncating);
+	    a->ckpt_db, &a->ckpt_pages, &a->ckpt_how, &a->ckpt_restarting);
 }
 
 /* Loop thread: the checkpoint is over (a failure was logged by db). */
@@ -51,10 +51,11 @@ chat_wal_after_cb(uv_work_t *w, int status)
 		a->ckpt_pages = 0;
 		return;
 	}
-	if (a->ckpt_cut != DB_CKPT_HELD) {
+	if (a->ckpt_how != DB_CKPT_HELD) {
 		a->ckpt_backoff = 0;
-		if (a->ckpt_cut == DB_CKPT_CUT)
-			log_debug("%s: WAL copied and truncated", __func__);
+		if (a->ckpt_how == DB_CKPT_RESTART)
+			log_debug("%s: WAL copied, restarts from its start",
+			    __func__);
 		return;
 	}
 	a->ckpt_backoff =
