@@ -395,7 +395,7 @@ db_wal_backstop(void *arg, sqlite3 *h, const char *name, int pages)
 		db->ckpt_next = DB_WAL_AUTO_PAGES;
 	if (pages < db->ckpt_next)
 		return SQLITE_OK;
-	if (db_checkpoint(db, &left, &how, NULL) != CHAT_OK ||
+	if (db_checkpoint(db, 0, &left, &how, NULL) != CHAT_OK ||
 	    how != DB_CKPT_RESTART)
 		db->ckpt_next = pages + DB_WAL_CKPT_PAGES;
 	return SQLITE_OK;
@@ -520,21 +520,24 @@ db_ckpt_busy(void *arg, int n)
  * catches up and the WAL never restarts from its start: when it holds
  * more than DB_WAL_LIMIT, more PASSIVE rounds until one found at most
  * DB_WAL_TAIL_PAGES appended during the one before (DB_WAL_TAIL_ROUNDS at
- * most), then RESTART, with db_ckpt_busy() as the busy handler. It waits
- * DB_WAL_LOCK_MS at most for the write lock (which writers that never pause
- * almost always hold when a zero wait looks), copies the short tail the PASSIVE
- * left with the lock held (writers wait that long: the tail, two fsyncs), and
- * gives up within DB_WAL_LOCK_MS if a reader still uses the WAL. The next
- * commit then writes from the WAL's start and cuts the file to
- * journal_size_limit. Not TRUNCATE: cutting a WAL of tens of MiB to nothing
- * under the lock took long on ext4, and the writes after it paid for allocating
- * the file's blocks again. Another checkpoint running at the same time is not
- * an error.
+ * most), then RESTART. When the WAL found is past "wait_past" bytes it
+ * has db_ckpt_busy() as the busy handler and waits DB_WAL_LOCK_MS at most
+ * for the write lock (which writers that never pause almost always hold
+ * when a zero wait looks), copies the short tail the PASSIVE left with the
+ * lock held (writers wait that long: the tail, two fsyncs), and gives up
+ * within DB_WAL_LOCK_MS if a reader still uses the WAL; below it, it
+ * restarts only if nobody holds the lock or reads the WAL at that moment.
+ * The next commit then writes from the WAL's start and cuts the file to
+ * journal_size_limit. Not TRUNCATE: cutting a WAL of tens of MiB to
+ * nothing under the lock took long on ext4, and the writes after it paid
+ * for allocating the file's blocks again. Another checkpoint running at
+ * the same time is not an error.
  */
 enum chat_err
-db_checkpoint(struct db *db, int *wal_pages, int *how, atomic_int *restarting)
+db_checkpoint(struct db *db, int64_t wait_past, int *wal_pages, int *how,
+    atomic_int *restarting)
 {
-	int rc, round, copied, nlog = 0, ncopied = 0;
+	int rc, round, copied, wait, nlog = 0, ncopied = 0;
 
 	*wal_pages = 0;
 	*how = DB_CKPT_SMALL;
@@ -564,12 +567,16 @@ db_checkpoint(struct db *db, int *wal_pages, int *how, atomic_int *restarting)
 			break;
 	}
 	*how = DB_CKPT_HELD;
-	sqlite3_busy_handler(db->h, db_ckpt_busy, NULL);
-	if (restarting != NULL)
+	wait = (int64_t)*wal_pages * db->page_size > wait_past;
+	if (wait)
+		sqlite3_busy_handler(db->h, db_ckpt_busy, NULL);
+	else
+		sqlite3_busy_timeout(db->h, 0);
+	if (wait && restarting != NULL)
 		atomic_store(restarting, 1);
 	rc = sqlite3_wal_checkpoint_v2(
 	    db->h, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &ncopied);
-	if (restarting != NULL)
+	if (wait && restarting != NULL)
 		atomic_store(restarting, 0);
 	sqlite3_busy_timeout(db->h, db->busy_ms);
 	if ((rc & 0xff) == SQLITE_BUSY)

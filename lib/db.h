@@ -83,8 +83,9 @@ void db_read_end(struct db *db);
  * last commit. db_checkpoint() copies into the database what no reader
  * still needs, without waiting for anyone, and copies the rest of a WAL
  * larger than DB_WAL_LIMIT, so that the next commit restarts it from its
- * start, once it has the write lock (waiting DB_WAL_LOCK_MS at most) and
- * no reader uses the WAL; it is meant for a connection that does nothing
+ * start, once it has the write lock and no reader uses the WAL: waiting
+ * DB_WAL_LOCK_MS at most when the WAL is past "wait_past" bytes, else not
+ * at all; it is meant for a connection that does nothing
  * else, in a thread that may block on its fsyncs. "*wal_pages" gets the
  * WAL's size in pages when it started, "*how" DB_CKPT_RESTART when the WAL
  * will restart, DB_CKPT_HELD when the WAL is past DB_WAL_LIMIT but a reader
@@ -96,8 +97,8 @@ void db_read_end(struct db *db);
 enum { DB_CKPT_SMALL, DB_CKPT_RESTART, DB_CKPT_HELD };
 void db_wal_manual(struct db *db);
 int db_wal_pages(const struct db *db);
-enum chat_err db_checkpoint(
-    struct db *db, int *wal_pages, int *how, atomic_int *restarting);
+enum chat_err db_checkpoint(struct db *db, int64_t wait_past, int *wal_pages,
+    int *how, atomic_int *restarting);
 
 /* Users. Strings in "u" are heap copies owned by the caller. */
 void db_user_finish(struct db_user *u);

@@ -115,7 +115,7 @@ int chat_wal_init(struct chat_app *a);
 enum chat_wal_why {
 	CHAT_WAL_TICK, /* the 1 s tick: always */
 	CHAT_WAL_HINT, /* a hint: DB_WAL_HINT_MS after the last one ended */
-	CHAT_WAL_OWN   /* our commits: DB_WAL_CKPT_PAGES since the last */
+	CHAT_WAL_OWN   /* our commits: see chat_wal.c */
 };
 void chat_wal_poke(struct chat_app *a, enum chat_wal_why why);
 void chat_wal_finish(struct chat_app *a);

@@ -178,7 +178,8 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(
 	        rd, "BEGIN; SELECT count(*) FROM ratelimit;", NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(db_checkpoint(ck, &pages, &how, &restarting), CHAT_OK);
+	ck_assert_int_eq(
+	    db_checkpoint(ck, 0, &pages, &how, &restarting), CHAT_OK);
 	ck_assert_int_ge(pages, 3000);
 	ck_assert_int_eq(how, DB_CKPT_HELD);
 	ck_assert_int_gt(twal_size(), DB_WAL_LIMIT);
@@ -186,7 +187,8 @@ START_TEST(test_checkpoint)
 	    sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(rd);
 
-	ck_assert_int_eq(db_checkpoint(ck, &pages, &how, &restarting), CHAT_OK);
+	ck_assert_int_eq(
+	    db_checkpoint(ck, 0, &pages, &how, &restarting), CHAT_OK);
 	ck_assert_int_ge(pages, 3000);
 	ck_assert_int_eq(how, DB_CKPT_RESTART);
 	ck_assert_int_eq(atomic_load(&restarting), 0);
