@@ -541,21 +541,12 @@ db_checkpoint(struct db *db, int64_t wait_past, int *wal_pages, int *how,
 
 	*wal_pages = 0;
 	*how = DB_CKPT_SMALL;
-	rc = sqlite3_wal_checkpoint_v2(
-	    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
-	if ((rc & 0xff) == SQLITE_BUSY)
-		return CHAT_OK;
-	if (rc != SQLITE_OK)
-		return db_error(db, rc, __func__);
-	*wal_pages = nlog;
-	if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
-		return CHAT_OK;
 	/*
-	 * More PASSIVE rounds while writers appended more than a short tail
-	 * during the last one, so that the RESTART, which holds them back,
-	 * copies and syncs little.
+	 * The first PASSIVE, then more rounds while writers appended more than
+	 * a short tail during the last one, so that the RESTART, which holds
+	 * them back, copies and syncs little.
 	 */
-	for (round = 0; round < DB_WAL_TAIL_ROUNDS; round++) {
+	for (round = 0; round <= DB_WAL_TAIL_ROUNDS; round++) {
 		copied = ncopied;
 		rc = sqlite3_wal_checkpoint_v2(
 		    db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
@@ -563,7 +554,11 @@ db_checkpoint(struct db *db, int64_t wait_past, int *wal_pages, int *how,
 			return CHAT_OK;
 		if (rc != SQLITE_OK)
 			return db_error(db, rc, __func__);
-		if (nlog < copied || nlog - copied <= DB_WAL_TAIL_PAGES)
+		if (round == 0) {
+			*wal_pages = nlog;
+			if ((int64_t)nlog * db->page_size <= DB_WAL_LIMIT)
+				return CHAT_OK;
+		} else if (nlog < copied || nlog - copied <= DB_WAL_TAIL_PAGES)
 			break;
 	}
 	*how = DB_CKPT_HELD;
