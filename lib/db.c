@@ -494,6 +494,10 @@ db_wal_pages(const struct db *db)
 	return db->wal_pages;
 }
 
+#define DB_WAL_LOCK_POLL_US 100 /* db_ckpt_busy(): between two looks */
+#define DB_WAL_TAIL_PAGES   256 /* db_checkpoint(): a short tail */
+#define DB_WAL_TAIL_ROUNDS  4   /* db_checkpoint(): extra PASSIVE rounds */
+
 /*
  * The busy handler of the RESTART step: look again every
  * DB_WAL_LOCK_POLL_US, DB_WAL_LOCK_MS in all. SQLite's own sleeps 1, 2, 5

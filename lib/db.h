@@ -20,8 +20,8 @@
 
 /*
  * The WAL's bounds. The push daemon checkpoints once its commits leave
- * DB_WAL_CKPT_PAGES pages in the WAL, when the workers' hints say they
- * write (at most every DB_WAL_HINT_MS) and every second; a connection
+ * DB_WAL_CKPT_PAGES pages in the WAL, while the workers' hints say they
+ * write fast, and every second (push-daemon/chat_wal.c); a connection
  * checkpoints itself in its commit only past DB_WAL_AUTO_PAGES, when the
  * daemon does not (then again every DB_WAL_CKPT_PAGES pages while the WAL
  * stays above). A WAL file restarted from its start, or fully copied, is
@@ -29,14 +29,10 @@
  * that must take the write lock to restart the WAL waits for it at most
  * DB_WAL_LOCK_MS.
  */
-#define DB_WAL_CKPT_PAGES   1000
-#define DB_WAL_AUTO_PAGES   4000
-#define DB_WAL_HINT_MS      100
-#define DB_WAL_LOCK_MS      20
-#define DB_WAL_LOCK_POLL_US 100
-#define DB_WAL_TAIL_PAGES   256
-#define DB_WAL_TAIL_ROUNDS  4
-#define DB_WAL_LIMIT        8388608
+#define DB_WAL_CKPT_PAGES 1000
+#define DB_WAL_AUTO_PAGES 4000
+#define DB_WAL_LOCK_MS    20
+#define DB_WAL_LIMIT      8388608
 
 struct db;
 

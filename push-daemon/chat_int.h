@@ -79,7 +79,7 @@ struct chat_app {
 	struct db *ckpt_db; /* checkpoints only, in ckpt_work's thread */
 	uv_work_t ckpt_work;
 	int ckpt_running;       /* ckpt_work is queued or running */
-	int ckpt_pages;         /* its results: WAL pages left, */
+	int ckpt_pages;         /* its results: WAL pages when it started, */
 	int ckpt_how;           /* DB_CKPT_*, */
 	enum chat_err ckpt_err; /* and its error */
 	uint64_t ckpt_end;      /* uv_now() when the last one ended */
@@ -114,7 +114,7 @@ int chat_wal_init(struct chat_app *a);
 /* Why chat_wal_poke() is called. */
 enum chat_wal_why {
 	CHAT_WAL_TICK, /* the 1 s tick: always */
-	CHAT_WAL_HINT, /* a hint: DB_WAL_HINT_MS after the last one ended */
+	CHAT_WAL_HINT, /* a push run (a hint, our commit): see chat_wal.c */
 	CHAT_WAL_OWN   /* our commits: see chat_wal.c */
 };
 void chat_wal_poke(struct chat_app *a, enum chat_wal_why why);

@@ -6,8 +6,9 @@
  * a libuv thread-pool worker, checkpoints when the daemon's commits have
  * left DB_WAL_CKPT_PAGES in the WAL and added CHAT_WAL_OWN_PAGES since the
  * last one, on every tick, and when hints say that workers write while the
- * last checkpoint found CHAT_WAL_BUSY_PAGES or more, DB_WAL_HINT_MS after
- * the last one ended: several workers posting can add 10,000 pages a
+ * last checkpoint found CHAT_WAL_BUSY_PAGES or more, CHAT_WAL_HINT_MS after
+ * the last one ended (any turn that read new rows, a worker's hint or our
+ * own commit, counts): several workers posting can add 10,000 pages a
  * second, more than the tick keeps up with, while a few messages a second
  * are left to the tick. One checkpoint runs at a time. Below
  * CHAT_WAL_WAIT_PAST it restarts the WAL only when nobody holds it; past
@@ -49,6 +50,7 @@
 #define CHAT_WAL_BACKOFF_MS 50   /* after the WAL was held: wait, doubling */
 #define CHAT_WAL_QUIET_MS   1000 /* up to this, then tick only */
 #define CHAT_WAL_BUSY_PAGES 100  /* found by the last one: hints may poke */
+#define CHAT_WAL_HINT_MS    100  /* from the last one's end to a hint's */
 
 /* Thread pool: checkpoint on the connection that only this uses. */
 static void
@@ -116,7 +118,7 @@ chat_wal_poke(struct chat_app *a, enum chat_wal_why why)
 		return;
 	if (why == CHAT_WAL_HINT &&
 	    (a->ckpt_pages < CHAT_WAL_BUSY_PAGES ||
-	        now < a->ckpt_end + DB_WAL_HINT_MS))
+	        now < a->ckpt_end + CHAT_WAL_HINT_MS))
 		return;
 	if (why == CHAT_WAL_OWN) {
 		/* CHAT_WAL_OWN_PAGES since the last started, or restarted. */

@@ -10,7 +10,7 @@
 // bounded under sustained writes of many times that size, also when the
 // writers are workers that never pause (REST posts, 16 at a time, four
 // workers): a PASSIVE checkpoint then never catches up, and until the
-// checkpoints truncated the file it grew by tens of MiB a second.
+// checkpoints restarted the WAL the file grew by tens of MiB a second.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,7 +188,7 @@ describe('WAL checkpoints', () => {
 		assert.equal(st.sql('SELECT count(*) FROM messages;').trim(),
 		    String(n));
 		// Past DB_WAL_AUTO_PAGES (4000 pages, some 16 MiB with the frame
-		// headers) a worker's commit truncates the WAL itself, while the
+		// headers) a worker's commit restarts the WAL itself, while the
 		// other writers add what they commit meanwhile.
 		assert.ok(most <= 3 * LIMIT,
 		    `the WAL reached ${most} bytes in ${n} posts`);
