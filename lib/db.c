@@ -235,8 +235,8 @@ db_done(sqlite3_stmt *st)
 
 /*
  * Run the constant SQL text "sql", which may hold several statements,
- * discarding any rows. Only for schema and pragmas at open time. Returns 0,
- * or -1 after logging.
+ * discarding any rows. Only for schema and pragmas. Returns 0, or -1 after
+ * logging.
  */
 static int
 db_script(struct db *db, const char *sql)
@@ -285,6 +285,12 @@ db_pragma(struct db *db, const char *sql, int64_t *v)
 out:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int
+db_cache_grow(struct db *db)
+{
+	return db_script(db, "PRAGMA cache_size = -" DB_STR(DB_CACHE_KIB));
 }
 
 /*

@@ -56,6 +56,20 @@ struct db *db_open(const char *path, int busy_ms);
 void db_free(struct db *db);
 
 /*
+ * Let "db" keep up to DB_CACHE_KIB KiB of pages in its own cache (PRAGMA
+ * cache_size; SQLite's default is 2000 KiB): for the push daemon's
+ * long-lived connection. Each stored message writes a leaf of both message
+ * indexes in its own room, its room's row and its sender's rate-limit row;
+ * with messages spread over a thousand rooms that is some 2,000 pages
+ * (8 MiB) written again and again, which the default cache read back from
+ * the files at every turn (about 3 preads per stored message in bench
+ * scenario B). Pages are cached only as they are read, so an idle daemon
+ * pays nothing for the bound. Returns 0, or -1 after logging.
+ */
+#define DB_CACHE_KIB 65536
+int db_cache_grow(struct db *db);
+
+/*
  * Transactions. db_begin() runs BEGIN IMMEDIATE, or only counts a nesting
  * level when one is open; db_commit() commits at the outermost level;
  * db_rollback() rolls the whole transaction back. db_in_txn() tells whether

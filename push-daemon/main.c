@@ -252,6 +252,7 @@ main_chat(const struct conf *cf, const struct priv *pv)
 	    main_dir_make(pv, cf->bus_query) == -1)
 		goto out;
 	if ((db = db_open(cf->database, (int)cf->busy_timeout)) == NULL ||
+	    db_cache_grow(db) == -1 ||
 	    token_key_load(&key, cf->secret_file) == -1)
 		goto out;
 	if (uv_loop_init(&loop) != 0) {

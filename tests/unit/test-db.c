@@ -7,6 +7,7 @@
  * query file or many processes: SQL metacharacters stored literally
  * (TESTING.md 4.2 item 5), 8 processes writing the same file at once
  * (TESTING.md 4.4 item 4) and 8 workers opening a new file together.
+ * db_int.h only to read one pragma of a handle's own connection.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -24,6 +25,7 @@
 
 #include "chat.h"
 #include "db.h"
+#include "db_int.h"
 #include "dbfix.h"
 #include "log.h"
 #include "unit.h"
@@ -71,6 +73,36 @@ START_TEST(test_schema_version)
 	                          "WHERE journal_mode = 'wal'"),
 	    1);
 	ck_assert_int_eq(db_in_txn(db), 0);
+	db_free(db);
+}
+END_TEST
+
+/* The cache_size pragma of the handle's own connection (KiB when < 0). */
+static int64_t
+tcache_size(struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db->h, "PRAGMA cache_size", -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* db_cache_grow() raises only its own handle's cache to DB_CACHE_KIB. */
+START_TEST(test_cache_grow)
+{
+	struct db *db = topen(), *other = topen();
+
+	ck_assert_int_eq(tcache_size(db), -2000);
+	ck_assert_int_eq(db_cache_grow(db), 0);
+	ck_assert_int_eq(tcache_size(db), -DB_CACHE_KIB);
+	ck_assert_int_eq(tcache_size(other), -2000);
+	db_free(other);
 	db_free(db);
 }
 END_TEST
@@ -531,6 +563,7 @@ main(void)
 	tcase_add_checked_fixture(tc, tsetup, tteardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_schema_version);
+	tcase_add_test(tc, test_cache_grow);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_refuse_newer);
 	tcase_add_test(tc, test_migrate_v1);
