@@ -170,7 +170,8 @@ token_jti_new(char *hex, size_t hexsz)
 }
 
 /*
- * Sign {"sub":"uid","iat":now,"exp":now+lifetime,"jti":hex} with HS256.
+ * Sign {"iss":TOKEN_ISS,"aud":TOKEN_AUD,"sub":"uid","iat":now,
+ * "exp":now+lifetime,"jti":hex} with HS256.
  * "*out" is a new string (ours, not libjwt's) on success only.
  */
 int
@@ -196,6 +197,8 @@ token_issue(const struct token_key *k, int64_t uid, int64_t now,
 		goto out;
 	}
 	if (jwt_set_alg(j, JWT_ALG_HS256, k->key, (int)k->len) != 0 ||
+	    jwt_add_grant(j, "iss", TOKEN_ISS) != 0 ||
+	    jwt_add_grant(j, "aud", TOKEN_AUD) != 0 ||
 	    jwt_add_grant(j, "sub", sub) != 0 ||
 	    jwt_add_grant_int(j, "iat", (long)now) != 0 ||
 	    jwt_add_grant_int(j, "exp", (long)exp) != 0 ||
@@ -346,9 +349,22 @@ token_header_check(const char *seg, size_t seglen)
 }
 
 /*
- * The claims of the verified payload "c" (NOTES.md 2.2): "exp" required
- * and an integer, "nbf" and "iat" integers when present, "sub" a user id.
- * Returns 0, or -1 with a reason in "*why".
+ * Whether claim "v" is the JSON string "want", compared over its whole
+ * length, so a string with a NUL inside is not equal. An "aud" array
+ * (RFC 7519 4.1.3 allows one) is refused: this service never issues one.
+ */
+static int
+token_claim_is(const json_t *v, const char *want)
+{
+	return json_is_string(v) && json_string_length(v) == strlen(want) &&
+	    memcmp(json_string_value(v), want, strlen(want)) == 0;
+}
+
+/*
+ * The claims of the verified payload "c" (NOTES.md 2.2): "iss" and "aud"
+ * the strings TOKEN_ISS and TOKEN_AUD, "exp" required and an integer,
+ * "nbf" and "iat" integers when present, "sub" a user id. Returns 0, or -1
+ * with a reason in "*why".
  */
 static int
 token_claims_read(json_t *c, struct token_claims *out, const char **why)
@@ -356,6 +372,14 @@ token_claims_read(json_t *c, struct token_claims *out, const char **why)
 	json_t *v;
 
 	memset(out, 0, sizeof(*out));
+	if (!token_claim_is(json_object_get(c, "iss"), TOKEN_ISS)) {
+		*why = "iss missing or not " TOKEN_ISS;
+		return -1;
+	}
+	if (!token_claim_is(json_object_get(c, "aud"), TOKEN_AUD)) {
+		*why = "aud missing or not " TOKEN_AUD;
+		return -1;
+	}
 	v = json_object_get(c, "exp");
 	if (!json_is_integer(v)) {
 		*why = "exp missing or not an integer";

@@ -16,6 +16,15 @@
 #define TOKEN_KEY_MIN 32   /* shortest HMAC key accepted, bytes */
 #define TOKEN_KEY_MAX 1024
 
+/*
+ * The fixed "iss" and "aud" of every token (NOTES.md 2.2): the service
+ * issues its own tokens, for itself (the workers and the push daemon alike).
+ * token_check() refuses any other value, so a token signed with the same key
+ * for another purpose is not taken for an access token.
+ */
+#define TOKEN_ISS "chat"
+#define TOKEN_AUD "chat-api"
+
 struct token_cache;
 
 /*
@@ -42,7 +51,8 @@ void token_key_finish(struct token_key *k);
 
 /*
  * Issue a token for user "uid" at "now" (seconds) valid "lifetime" seconds,
- * with claims sub (string), iat, exp, jti. "*out" is a new string.
+ * with claims iss (TOKEN_ISS), aud (TOKEN_AUD), sub (string), iat, exp,
+ * jti. "*out" is a new string.
  * Returns 0 or -1 after logging.
  */
 int token_issue(const struct token_key *k, int64_t uid, int64_t now,
@@ -50,9 +60,10 @@ int token_issue(const struct token_key *k, int64_t uid, int64_t now,
 
 /*
  * Check "tok" at "now" (seconds) with "leeway" seconds of skew: length and
- * alphabet, signature, alg pinned to HS256, exp required and integer, nbf
- * and iat not in the future, sub a decimal user id. On CHAT_OK stores the
- * user id and iat (0 when absent); otherwise CHAT_ERR_AUTH. The caller must
+ * alphabet, signature, alg pinned to HS256, iss and aud the strings
+ * TOKEN_ISS and TOKEN_AUD, exp required and integer, nbf and iat not in the
+ * future, sub a decimal user id. On CHAT_OK stores the user id and iat (0
+ * when absent); otherwise CHAT_ERR_AUTH. The caller must
  * still check that the user exists and that iat >= tokens_valid_after.
  * With a cache, a token verified before skips the decoding and signature
  * check (its claims are kept) but not the time checks, which run again at

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startStack } from './lib/stack.mjs';
-import { call, jwtClaims, newUser, signJwt, uniq } from './lib/api.mjs';
+import { call, JWT_AUD, JWT_ISS, jwtClaims, newUser, signJwt, uniq } from
+    './lib/api.mjs';
 
 let st;
 let U;
@@ -186,12 +187,15 @@ describe('login', () => {
 		assert.equal(r.status, 200, r.text);
 	});
 
-	test('token claims: sub, iat, exp = iat + expires_in, jti', async () => {
+	test('token claims: iss, aud, sub, iat, exp = iat + expires_in, jti',
+	    async () => {
 		const r = await call(U, 'POST', '/auth/login', { json: {
 			email: a.email, password: a.password } });
 		const [h] = r.body.access_token.split('.');
 		assert.equal(JSON.parse(Buffer.from(h, 'base64url')).alg, 'HS256');
 		const c = jwtClaims(r.body.access_token);
+		assert.equal(c.iss, JWT_ISS);
+		assert.equal(c.aud, JWT_AUD);
 		assert.equal(String(c.sub), a.id);
 		assert.ok(Number.isInteger(c.iat) && Number.isInteger(c.exp));
 		assert.equal(c.exp - c.iat, r.body.expires_in);
@@ -223,9 +227,9 @@ describe('users/me', () => {
 	let a;
 	let key;
 	const now = () => Math.floor(Date.now() / 1000);
-	const claims = (extra = {}) => ({ sub: a.id, iat: now(),
-		exp: now() + 600, jti: randomBytes(16).toString('hex'),
-		...extra });
+	const claims = (extra = {}) => ({ iss: JWT_ISS, aud: JWT_AUD,
+		sub: a.id, iat: now(), exp: now() + 600,
+		jti: randomBytes(16).toString('hex'), ...extra });
 	const me = (token) => call(U, 'GET', '/auth/users/me', { token });
 	before(async () => { a = await newUser(U); key = st.secret(); });
 
@@ -276,6 +280,22 @@ describe('users/me', () => {
 		delete c.exp;
 		assert401(await me(signJwt(key, c)));
 		assert401(await me(signJwt(key, claims({ exp: String(now() + 600) }))));
+	});
+
+	test('no iss or no aud, validly signed: 401', async () => {
+		for (const drop of [['iss'], ['aud'], ['iss', 'aud']]) {
+			const c = claims();
+			for (const k of drop)
+				delete c[k];
+			assert401(await me(signJwt(key, c)));
+		}
+	});
+
+	test('wrong iss or aud, validly signed: 401', async () => {
+		for (const extra of [{ aud: 'other' }, { iss: 'other' },
+			{ iss: JWT_AUD, aud: JWT_ISS }, { aud: [JWT_AUD] },
+			{ aud: null }, { iss: 1 }, { aud: JWT_AUD.toUpperCase() }])
+			assert401(await me(signJwt(key, claims(extra))));
 	});
 
 	test('alg none, with or without a signature: 401', async () => {

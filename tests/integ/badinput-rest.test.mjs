@@ -13,8 +13,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
-import { call, newRoom, newUser, post, rawCall, signJwt, uniq } from
-	'./lib/api.mjs';
+import { call, JWT_AUD, JWT_ISS, newRoom, newUser, post, rawCall, signJwt,
+	uniq } from './lib/api.mjs';
 import { ack, closeAll, connect, refused } from './lib/sio.mjs';
 import { workers } from './lib/procs.mjs';
 
@@ -52,8 +52,9 @@ function is4xx(r, what, statuses) {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const tokenFor = (u, claims) => signJwt(st.secret(), { sub: String(u.id),
-	iat: now(), exp: now() + 600, ...claims });
+const tokenFor = (u, claims) => signJwt(st.secret(), { iss: JWT_ISS,
+	aud: JWT_AUD, sub: String(u.id), iat: now(), exp: now() + 600,
+	...claims });
 
 describe('malformed JSON: the cases http.test.mjs leaves', () => {
 	// FastAPI's rule, which API.md follows: no Content-Type is read as

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startStack } from './lib/stack.mjs';
-import { call, newRoom, newUser, signJwt } from './lib/api.mjs';
+import { call, JWT_AUD, JWT_ISS, newRoom, newUser, signJwt } from
+    './lib/api.mjs';
 import { RawSio, ack, closeAll, connect, refused, until } from './lib/sio.mjs';
 
 const PING_INTERVAL = 1000;
@@ -82,9 +83,9 @@ describe('transports and token carriers', () => {
 
 describe('refusals: CONNECT_ERROR "unauthorized" after the handshake', () => {
 	const now = () => Math.floor(Date.now() / 1000);
-	const claims = (user, extra = {}) => ({ sub: user.id, iat: now(),
-		exp: now() + 600, jti: randomBytes(16).toString('hex'),
-		...extra });
+	const claims = (user, extra = {}) => ({ iss: JWT_ISS, aud: JWT_AUD,
+		sub: user.id, iat: now(), exp: now() + 600,
+		jti: randomBytes(16).toString('hex'), ...extra });
 	const cases = {};
 	before(async () => {
 		const key = st.secret();
@@ -110,6 +111,12 @@ describe('refusals: CONNECT_ERROR "unauthorized" after the handshake', () => {
 			'user deleted': { token: gone.token },
 			'sub naming no user': { token: signJwt(key,
 			    claims(a, { sub: '999999999' })) },
+			'no iss or aud': { token: signJwt(key, claims(a,
+			    { iss: undefined, aud: undefined })) },
+			'wrong aud': { token: signJwt(key,
+			    claims(a, { aud: 'other' })) },
+			'wrong iss': { token: signJwt(key,
+			    claims(a, { iss: 'other' })) },
 			'over 4 KiB, validly signed': { token: signJwt(key,
 			    claims(a, { pad: 'x'.repeat(4200) })) },
 		});

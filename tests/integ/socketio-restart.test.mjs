@@ -15,7 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startStackOwnDaemon } from './lib/pushd.mjs';
-import { call, newUser, post, signJwt } from './lib/api.mjs';
+import { call, JWT_AUD, JWT_ISS, newUser, post, signJwt } from
+    './lib/api.mjs';
 import { client, connected, until } from './lib/sio.mjs';
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
@@ -82,8 +83,9 @@ describe('push daemon restart', () => {
 		// login) when the daemon refuses it.
 		const now = Math.floor(Date.now() / 1000);
 		const expMs = (now + 4) * 1000;
-		let etoken = signJwt(st.secret(), { sub: b.id, iat: now,
-			exp: now + 4, jti: randomBytes(16).toString('hex') });
+		let etoken = signJwt(st.secret(), { iss: JWT_ISS, aud: JWT_AUD,
+			sub: b.id, iat: now, exp: now + 4,
+			jti: randomBytes(16).toString('hex') });
 		const e = resilient('websocket', m0.body.id, () => etoken);
 		e.on('connect_error', async (err) => {
 			if (err.message !== 'unauthorized')

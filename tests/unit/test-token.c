@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/token.c: every row of the libjwt 1.10.2 table in
- * NOTES.md 2.1 that can be built, the exp/nbf/iat boundaries with an
- * injected clock, the length cap, and the key file rules. Tokens are
- * crafted by hand (base64url + HMAC from libsodium), never with libjwt.
+ * NOTES.md 2.1 that can be built, the iss and aud checks of 2.2, the
+ * exp/nbf/iat boundaries with an injected clock, the length cap, and the
+ * key file rules. Tokens are crafted by hand (base64url + HMAC from libsodium),
+ * never with libjwt.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -23,6 +25,8 @@
 #define T0       INT64_C(1800000000) /* the injected "now" */
 #define LIFETIME INT64_C(1800)
 #define HDR256   "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+/* The iss and aud every valid payload carries, then a comma. */
+#define ISSAUD "\"iss\":\"" TOKEN_ISS "\",\"aud\":\"" TOKEN_AUD "\","
 
 static unsigned char test_keybytes[] = "0123456789abcdef0123456789abcdef";
 static const struct token_key test_key = {test_keybytes, 32, NULL};
@@ -208,7 +212,7 @@ expect_reject(char *tok)
 static char *
 payload_valid(const char *extra)
 {
-	return xasprintf("{%s\"sub\":\"42\",\"iat\":%" PRId64
+	return xasprintf("{%s" ISSAUD "\"sub\":\"42\",\"iat\":%" PRId64
 	                 ",\"exp\":%" PRId64 "}",
 	    extra, T0, T0 + LIFETIME);
 }
@@ -229,6 +233,28 @@ START_TEST(hmac384_vector)
 }
 END_TEST
 
+/* Assert that the payload of "tok" has exactly our iss and aud strings. */
+static void
+expect_issaud(const char *tok)
+{
+	const char *p = strchr(tok, '.') + 1, *e = strrchr(tok, '.');
+	unsigned char bin[TOKEN_MAX];
+	size_t binlen = 0;
+	json_t *c;
+
+	ck_assert_int_eq(
+	    sodium_base642bin(bin, sizeof(bin), p, (size_t)(e - p), NULL,
+	        &binlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	    0);
+	c = json_loadb((const char *)bin, binlen, 0, NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(c, "iss")), TOKEN_ISS);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(c, "aud")), TOKEN_AUD);
+	json_decref(c);
+}
+
 START_TEST(issue_roundtrip)
 {
 	char *tok = NULL, *tok2 = NULL;
@@ -240,6 +266,7 @@ START_TEST(issue_roundtrip)
 	ck_assert_int_eq(check_at(tok, T0, 30, &uid, &iat), CHAT_OK);
 	ck_assert_int_eq(uid, 42);
 	ck_assert_int_eq(iat, T0);
+	expect_issaud(tok);
 	/* jti makes two tokens for the same user and second differ. */
 	ck_assert_int_eq(token_issue(&test_key, 42, T0, LIFETIME, &tok2), 0);
 	ck_assert_str_ne(tok, tok2);
@@ -280,7 +307,7 @@ START_TEST(crafted_valid)
 	free(tok);
 	free(p);
 	/* No "typ" header and no iat: accepted, iat reported as 0. */
-	p = xasprintf("{\"sub\":\"9\",\"exp\":%" PRId64 "}", T0 + 10);
+	p = xasprintf("{" ISSAUD "\"sub\":\"9\",\"exp\":%" PRId64 "}", T0 + 10);
 	tok = craft("{\"alg\":\"HS256\"}", p, SIG_HS256);
 	ck_assert_int_eq(check_at(tok, T0, 0, &uid, &iat), CHAT_OK);
 	ck_assert_int_eq(uid, 9);
@@ -448,32 +475,34 @@ START_TEST(payload_rows)
 	/* Payload that is a JSON array. */
 	expect_reject(craft(HDR256, "[\"42\",1]", SIG_HS256));
 	expect_reject(craft(HDR256, "\"42\"", SIG_HS256));
-	expect_reject(craft(HDR256, "{\"sub\":\"42\"", SIG_HS256));
+	expect_reject(craft(HDR256, "{" ISSAUD "\"sub\":\"42\"", SIG_HS256));
 	/* Duplicate claims: libjwt keeps the last one; we refuse. */
-	p = xasprintf(
-	    "{\"sub\":\"42\",\"exp\":1000,\"exp\":%" PRId64 "}", T0 + 60);
+	p = xasprintf("{" ISSAUD "\"sub\":\"42\",\"exp\":1000,\"exp\":%" PRId64
+	              "}",
+	    T0 + 60);
 	expect_reject(craft(HDR256, p, SIG_HS256));
 	free(p);
 	p = payload_valid("\"sub\":\"1\",");
 	expect_reject(craft(HDR256, p, SIG_HS256));
 	free(p);
 	/* exp missing, as a string, as a real, in 1970. */
-	expect_reject(craft(HDR256, "{\"sub\":\"42\"}", SIG_HS256));
+	expect_reject(craft(HDR256, "{" ISSAUD "\"sub\":\"42\"}", SIG_HS256));
+	expect_reject(craft(HDR256,
+	    "{" ISSAUD "\"sub\":\"42\",\"exp\":\"1999999999\"}", SIG_HS256));
 	expect_reject(craft(
-	    HDR256, "{\"sub\":\"42\",\"exp\":\"1999999999\"}", SIG_HS256));
-	expect_reject(
-	    craft(HDR256, "{\"sub\":\"42\",\"exp\":1.9e9}", SIG_HS256));
-	expect_reject(
-	    craft(HDR256, "{\"sub\":\"42\",\"exp\":1900000000.0}", SIG_HS256));
-	expect_reject(
-	    craft(HDR256, "{\"sub\":\"42\",\"exp\":1000}", SIG_HS256));
-	expect_reject(
-	    craft(HDR256, "{\"sub\":\"42\",\"exp\":null}", SIG_HS256));
-	expect_reject(
-	    craft(HDR256, "{\"sub\":\"42\",\"exp\":true}", SIG_HS256));
+	    HDR256, "{" ISSAUD "\"sub\":\"42\",\"exp\":1.9e9}", SIG_HS256));
+	expect_reject(craft(HDR256,
+	    "{" ISSAUD "\"sub\":\"42\",\"exp\":1900000000.0}", SIG_HS256));
+	expect_reject(craft(
+	    HDR256, "{" ISSAUD "\"sub\":\"42\",\"exp\":1000}", SIG_HS256));
+	expect_reject(craft(
+	    HDR256, "{" ISSAUD "\"sub\":\"42\",\"exp\":null}", SIG_HS256));
+	expect_reject(craft(
+	    HDR256, "{" ISSAUD "\"sub\":\"42\",\"exp\":true}", SIG_HS256));
 	/* Too big for int64: jansson refuses to parse. */
 	expect_reject(craft(HDR256,
-	    "{\"sub\":\"42\",\"exp\":99999999999999999999999}", SIG_HS256));
+	    "{" ISSAUD "\"sub\":\"42\",\"exp\":99999999999999999999999}",
+	    SIG_HS256));
 	/* nbf far in the future, or not an integer. */
 	p = payload_valid("\"nbf\":4000000000,");
 	expect_reject(craft(HDR256, p, SIG_HS256));
@@ -482,13 +511,14 @@ START_TEST(payload_rows)
 	expect_reject(craft(HDR256, p, SIG_HS256));
 	free(p);
 	/* iat in the future, or not an integer. */
-	p = xasprintf("{\"sub\":\"42\",\"iat\":%" PRId64 ",\"exp\":%" PRId64
-	              "}",
+	p = xasprintf("{" ISSAUD "\"sub\":\"42\",\"iat\":%" PRId64
+	              ",\"exp\":%" PRId64 "}",
 	    T0 + 3600, T0 + 7200);
 	expect_reject(craft(HDR256, p, SIG_HS256));
 	free(p);
-	p = xasprintf(
-	    "{\"sub\":\"42\",\"iat\":1.5,\"exp\":%" PRId64 "}", T0 + 60);
+	p = xasprintf("{" ISSAUD "\"sub\":\"42\",\"iat\":1.5,\"exp\":%" PRId64
+	              "}",
+	    T0 + 60);
 	expect_reject(craft(HDR256, p, SIG_HS256));
 	free(p);
 }
@@ -498,7 +528,8 @@ END_TEST
 static enum chat_err
 check_sub(const char *sub, int64_t *uid)
 {
-	char *p = xasprintf("{\"sub\":%s,\"exp\":%" PRId64 "}", sub, T0 + 60);
+	char *p = xasprintf(
+	    "{" ISSAUD "\"sub\":%s,\"exp\":%" PRId64 "}", sub, T0 + 60);
 	char *tok = craft(HDR256, p, SIG_HS256);
 	int64_t iat = 0;
 	enum chat_err e = check_at(tok, T0, 0, uid, &iat);
@@ -527,7 +558,99 @@ START_TEST(sub_rows)
 	ck_assert_int_eq(check_sub("\"9223372036854775807\"", &uid), CHAT_OK);
 	ck_assert_int_eq(uid, INT64_MAX);
 	/* Missing sub. */
-	expect_reject(craft(HDR256, "{\"exp\":1900000000}", SIG_HS256));
+	expect_reject(
+	    craft(HDR256, "{" ISSAUD "\"exp\":1900000000}", SIG_HS256));
+}
+END_TEST
+
+/*
+ * Build a payload valid at T0 but for "iss" and "aud", spliced in as raw
+ * JSON (NULL: the claim is absent), and check it.
+ */
+static enum chat_err
+check_issaud(const char *iss, const char *aud)
+{
+	char *i = iss != NULL ? xasprintf("\"iss\":%s,", iss) : xstrdup("");
+	char *a = aud != NULL ? xasprintf("\"aud\":%s,", aud) : xstrdup("");
+	char *p = xasprintf("{%s%s\"sub\":\"42\",\"iat\":%" PRId64
+	                    ",\"exp\":%" PRId64 "}",
+	    i, a, T0, T0 + LIFETIME);
+	char *tok = craft(HDR256, p, SIG_HS256);
+	int64_t uid = -7, iat = -7;
+	enum chat_err e = check_at(tok, T0, 30, &uid, &iat);
+
+	if (e != CHAT_OK) {
+		ck_assert_int_eq(uid, -7);
+		ck_assert_int_eq(iat, -7);
+	} else
+		ck_assert_int_eq(uid, 42);
+	free(tok);
+	free(p);
+	free(a);
+	free(i);
+	return e;
+}
+
+START_TEST(issaud_rows)
+{
+	/* A NULL column leaves that claim out of the payload. */
+	static const struct {
+		const char *iss, *aud;
+	} bad[] = {
+	    {NULL, "\"" TOKEN_AUD "\""},                /* no iss */
+	    {"\"" TOKEN_ISS "\"", NULL},                /* no aud */
+	    {NULL, NULL},                               /* neither */
+	    {"\"other\"", "\"" TOKEN_AUD "\""},         /* wrong iss */
+	    {"\"" TOKEN_ISS "\"", "\"other\""},         /* wrong aud */
+	    {"\"" TOKEN_AUD "\"", "\"" TOKEN_ISS "\""}, /* swapped */
+	    {"\"\"", "\"" TOKEN_AUD "\""},
+	    {"\"" TOKEN_ISS "\"", "\"\""},
+	    {"\"CHAT\"", "\"" TOKEN_AUD "\""}, /* case matters */
+	    {"\"" TOKEN_ISS "\"", "\"CHAT-API\""},
+	    {"\"cha\"", "\"" TOKEN_AUD "\""},            /* prefix */
+	    {"\"" TOKEN_ISS "x\"", "\"" TOKEN_AUD "\""}, /* longer */
+	    {"\"" TOKEN_ISS "\"", "\"" TOKEN_AUD " \""},
+	    /* A NUL inside (jansson refuses it before our check). */
+	    {"\"" TOKEN_ISS "\\u0000\"", "\"" TOKEN_AUD "\""},
+	    {"\"" TOKEN_ISS "\"", "\"" TOKEN_AUD "\\u0000x\""},
+	    /* Not strings. */
+	    {"null", "\"" TOKEN_AUD "\""},
+	    {"\"" TOKEN_ISS "\"", "null"},
+	    {"1", "\"" TOKEN_AUD "\""},
+	    {"\"" TOKEN_ISS "\"", "true"},
+	    {"{}", "\"" TOKEN_AUD "\""},
+	    {"[\"" TOKEN_ISS "\"]", "\"" TOKEN_AUD "\""},
+	    /* RFC 7519 allows an aud array; we never issue one. */
+	    {"\"" TOKEN_ISS "\"", "[\"" TOKEN_AUD "\"]"},
+	    {"\"" TOKEN_ISS "\"", "[]"},
+	    {"\"" TOKEN_ISS "\"", "{\"aud\":\"" TOKEN_AUD "\"}"},
+	};
+	int64_t uid = 0, iat = 0;
+	char *p, *tok;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(
+		    check_issaud(bad[i].iss, bad[i].aud) == CHAT_ERR_AUTH,
+		    "iss %s aud %s accepted",
+		    bad[i].iss ? bad[i].iss : "absent",
+		    bad[i].aud ? bad[i].aud : "absent");
+	/* Both right: accepted, so each row above fails for its flaw. */
+	ck_assert_int_eq(
+	    check_issaud("\"" TOKEN_ISS "\"", "\"" TOKEN_AUD "\""), CHAT_OK);
+	/* Where the claims stand does not matter. */
+	p = xasprintf("{\"sub\":\"42\",\"aud\":\"" TOKEN_AUD
+	              "\",\"exp\":%" PRId64 ",\"iss\":\"" TOKEN_ISS "\"}",
+	    T0 + 60);
+	tok = craft(HDR256, p, SIG_HS256);
+	ck_assert_int_eq(check_at(tok, T0, 0, &uid, &iat), CHAT_OK);
+	ck_assert_int_eq(uid, 42);
+	free(tok);
+	free(p);
+	/* A wrong aud then ours: libjwt would keep the last; refused. */
+	p = payload_valid("\"aud\":\"other\",");
+	expect_reject(craft(HDR256, p, SIG_HS256));
+	free(p);
 }
 END_TEST
 
@@ -561,9 +684,9 @@ END_TEST
 
 START_TEST(nbf_boundaries)
 {
-	char *p =
-	    xasprintf("{\"sub\":\"3\",\"nbf\":%" PRId64 ",\"exp\":%" PRId64 "}",
-	        T0, T0 + 600);
+	char *p = xasprintf("{" ISSAUD "\"sub\":\"3\",\"nbf\":%" PRId64
+	                    ",\"exp\":%" PRId64 "}",
+	    T0, T0 + 600);
 	char *tok = craft(HDR256, p, SIG_HS256);
 	int64_t uid = 0, iat = 0;
 
@@ -574,7 +697,8 @@ START_TEST(nbf_boundaries)
 	free(tok);
 	free(p);
 	/* exp near INT64_MAX must not overflow into "expired long ago". */
-	p = xasprintf("{\"sub\":\"3\",\"exp\":%" PRId64 "}", INT64_MAX);
+	p = xasprintf(
+	    "{" ISSAUD "\"sub\":\"3\",\"exp\":%" PRId64 "}", INT64_MAX);
 	tok = craft(HDR256, p, SIG_HS256);
 	ck_assert_int_eq(check_at(tok, T0, 60, &uid, &iat), CHAT_OK);
 	free(tok);
@@ -832,6 +956,7 @@ token_suite(void)
 	tcase_add_test(tc, shape_rows);
 	tcase_add_test(tc, payload_rows);
 	tcase_add_test(tc, sub_rows);
+	tcase_add_test(tc, issaud_rows);
 	tcase_add_test(tc, exp_boundaries);
 	tcase_add_test(tc, nbf_boundaries);
 	tcase_add_test(tc, length_cap);

@@ -99,8 +99,14 @@ function b64url(buf) {
 	return Buffer.from(buf).toString('base64url');
 }
 
+// The fixed iss and aud of every token (TOKEN_ISS and TOKEN_AUD of
+// lib/token.h): a crafted token needs both to be valid.
+export const JWT_ISS = 'chat';
+export const JWT_AUD = 'chat-api';
+
 // A JWT with the given header and claims, signed HS256 with "key" (a string
-// or Buffer); alg in the header is whatever the caller put there.
+// or Buffer); alg in the header is whatever the caller put there, and so
+// are the claims (nothing is added: give iss and aud for a valid token).
 export function signJwt(key, claims, header = { alg: 'HS256', typ: 'JWT' },
     hash = 'sha256') {
 	const input = `${b64url(JSON.stringify(header))}.` +
