@@ -81,8 +81,9 @@ fuzz_segment_json(const char *seg, size_t len, size_t flags)
 /*
  * Abort unless the accepted token "tok" meets NOTES.md 2.2 on its own
  * terms: at most TOKEN_MAX bytes, alg HS256, typ JWT if any, a claims
- * object without duplicate keys whose exp, nbf, iat and sub agree with
- * what token_check() returned.
+ * object without duplicate keys with iss and aud exactly TOKEN_ISS and
+ * TOKEN_AUD, and whose exp, nbf, iat and sub agree with what token_check()
+ * returned.
  */
 static void
 fuzz_accepted(const char *tok, int64_t uid, int64_t iat)
@@ -105,6 +106,12 @@ fuzz_accepted(const char *tok, int64_t uid, int64_t iat)
 		abort();
 	s = json_string_value(json_object_get(h, "typ"));
 	if (s != NULL && strcasecmp(s, "JWT") != 0)
+		abort();
+	v = json_object_get(c, "iss");
+	if (!json_is_string(v) || strcmp(json_string_value(v), TOKEN_ISS) != 0)
+		abort();
+	v = json_object_get(c, "aud");
+	if (!json_is_string(v) || strcmp(json_string_value(v), TOKEN_AUD) != 0)
 		abort();
 	v = json_object_get(c, "exp");
 	if (!json_is_integer(v) ||
