@@ -7,8 +7,9 @@
 // a REST post pushed over the bus. Started as root without `user` (and
 // without allow_root) they refuse to run. tools/stack's secret is 0400 and
 // its run directory 0700; the secret never appears in the logs, and a
-// secret readable by others is warned about. Needs root: it creates a
-// throwaway system user when missing.
+// secret readable by others is warned about. An empty or 31-byte secret
+// stops both programs at startup. Needs root: it creates a throwaway
+// system user when missing.
 // test-timeout: 240
 
 import { after, before, describe, test } from 'node:test';
@@ -118,6 +119,40 @@ describe('started as root without `user`', () => {
 			allow_root: 'yes' });
 		assert.match(r.out, /loose\.key: mode 644: .*make it 0400/);
 		assert.ok(!r.out.includes(secret), r.out);
+	});
+	// A key under 32 bytes would make HS256 weak (and an empty one
+	// would make libjwt skip the signature): both programs refuse to
+	// start. 31 bytes and a newline is what a raw 32-byte key ending
+	// in a newline byte loads as.
+	for (const [what, bytes, n] of [['an empty', '', 0],
+		['a 31-byte', 'k'.repeat(31), 31],
+		['a 31-byte plus newline', `${'k'.repeat(31)}\n`, 31]]) {
+		for (const bin of [FCGI, PUSHD]) {
+			const name = bin.split('/').pop();
+			test(`${name} refuses to start with ${what} secret`, () => {
+				const key = join(dir, 'short.key');
+				rmSync(key, { force: true });
+				writeFileSync(key, bytes, { mode: 0o400 });
+				// allow_root: past the root check to the key.
+				const r = runOnce(dir, bin, { ...keys,
+					database: join(dir, 'keys.db'),
+					secret_file: key, allow_root: 'yes' });
+				assert.equal(r.signal, null, r.out);
+				assert.notEqual(r.status, 0, r.out);
+				assert.match(r.out, new RegExp('short\\.key: secret ' +
+				    `file too short \\(${n} bytes, need 32\\)`));
+			});
+		}
+	}
+	test('a 32-byte secret passes the key check', () => {
+		const key = join(dir, 'short.key');
+		rmSync(key, { force: true });
+		writeFileSync(key, 'k'.repeat(32), { mode: 0o400 });
+		// chat-fcgi then stops at serving (fd 0 is no FastCGI socket).
+		const r = runOnce(dir, FCGI, { ...keys,
+			database: join(dir, 'keys.db'), secret_file: key,
+			allow_root: 'yes' });
+		assert.doesNotMatch(r.out, /too short|token key/);
 	});
 	test('chat-fcgi -n still only checks the config', () => {
 		const conf = join(dir, 'check.conf');
