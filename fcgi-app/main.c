@@ -176,7 +176,7 @@ main(int argc, char *argv[])
 		fatalx("cannot open the database");
 	if (token_key_load(&app.key, app.conf.secret_file) == -1)
 		fatalx("cannot load the token key");
-	if (route_media_init(&app.conf) == -1)
+	if (route_media_init(&app.conf, app.db) == -1)
 		fatalx("cannot open the media store");
 	if (passwd_init() == -1)
 		fatalx("cannot initialise password hashing");

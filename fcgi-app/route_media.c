@@ -41,12 +41,12 @@ struct media_ctx {
 };
 
 int
-route_media_init(const struct conf *cf)
+route_media_init(const struct conf *cf, struct db *db)
 {
 	if ((route_media_store =
 	            upload_store_new(cf->media_dir, cf->upload_types)) == NULL)
 		return -1;
-	if (upload_store_sweep(route_media_store) == -1) {
+	if (upload_store_sweep(route_media_store, db) == -1) {
 		route_media_finish();
 		return -1;
 	}

@@ -9,15 +9,17 @@
 #define ROUTE_MEDIA_H
 
 struct conf;
+struct db;
 struct req;
 
 /*
  * Open the upload store of "cf" (media_dir, upload_types; libmagic is
- * opened and loaded here, once) and remove stale temp files left by dead
- * workers. Call once at startup, before dropping privileges and before
- * serving. Returns 0, or -1 after logging.
+ * opened and loaded here, once) and remove the temp files and row-less
+ * stored files left by dead workers (upload_store_sweep() with "db").
+ * Call once at startup, before dropping privileges and before serving.
+ * Returns 0, or -1 after logging.
  */
-int route_media_init(const struct conf *cf);
+int route_media_init(const struct conf *cf, struct db *db);
 
 /* Close the upload store (safe without route_media_init()). */
 void route_media_finish(void);

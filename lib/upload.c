@@ -5,8 +5,10 @@
  * the type comes from libmagic on the first UPLOAD_HEAD_MAX bytes; the
  * order temp file -> fsync -> rename -> fsync(dir) -> database row means a
  * row always names a complete file, and every failure path unlinks what
- * it created. libmagic runs with its compressed, CDF, ELF, tar, JSON and
- * CSV parsers off: less parser surface, and no peeking inside archives.
+ * it created; what a crashed process leaves (a temp file, or a final name
+ * before its row) is removed by the next startup sweep. libmagic runs with its
+ * compressed, CDF, ELF, tar, JSON and CSV parsers off: less parser surface, and
+ * no peeking inside archives.
  */
 #include <sys/file.h>
 #include <sys/random.h>
@@ -152,12 +154,56 @@ upload_store_free(struct upload_store *s)
 	free(s);
 }
 
+/* 1 when "name" has the form of a stored file: "<32 hex>.<known ext>". */
+static int
+upload_name_is_final(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < UPLOAD_HEX_LEN; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		        (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	if (name[i] != '.')
+		return 0;
+	for (i = 0; i < UPLOAD_NTYPES; i++)
+		if (strcmp(name + UPLOAD_HEX_LEN + 1, upload_types[i].ext) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether the sweep may remove "name", a file of the store opened as "fd"
+ * (-1 for a symlink) and locked: a temp file always; a final-named file
+ * only when "db" has no media row for it.
+ */
+static int
+upload_sweep_removable(struct db *db, const char *name, int fd)
+{
+	struct stat st;
+	enum chat_err e;
+
+	if (strncmp(name, UPLOAD_TMP_PREFIX, sizeof(UPLOAD_TMP_PREFIX) - 1) ==
+	    0)
+		return 1;
+	/* Unlinked by its uploader after a failed commit: nothing to do. */
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink == 0)
+		return 0;
+	if ((e = db_media_exists(db, name)) == CHAT_ERR_NOTFOUND)
+		return 1;
+	if (e != CHAT_OK)
+		log_warnx(
+		    "%s: %s: cannot look up its row; kept", __func__, name);
+	return 0;
+}
+
 int
-upload_store_sweep(struct upload_store *s)
+upload_store_sweep(struct upload_store *s, struct db *db)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, n = 0;
+	int fd, n = 0, tmp;
 
 	if ((fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	        -1 ||
@@ -168,29 +214,38 @@ upload_store_sweep(struct upload_store *s)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, UPLOAD_TMP_PREFIX,
-		        sizeof(UPLOAD_TMP_PREFIX) - 1) != 0)
+		tmp = strncmp(de->d_name, UPLOAD_TMP_PREFIX,
+		          sizeof(UPLOAD_TMP_PREFIX) - 1) == 0;
+		if (!tmp && (db == NULL || !upload_name_is_final(de->d_name)))
 			continue;
 		fd = openat(s->dirfd, de->d_name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		/* A symlink under our prefix is never ours: drop the link. */
-		if (fd == -1 && errno != ELOOP)
+		if (fd == -1 && (errno != ELOOP || !tmp))
 			continue;
-		/* A live upload holds the lock: leave it alone. */
+		/*
+		 * A live upload holds the lock from upload_new() until
+		 * upload_free(), so through rename and row insert too: leave
+		 * it alone. Once the lock is ours, no process is between
+		 * rename and commit on this file, so a final name with no row
+		 * is the leftover of a worker that died there.
+		 */
 		if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == -1) {
 			close(fd);
 			continue;
 		}
-		if (unlinkat(s->dirfd, de->d_name, 0) == 0)
-			n++;
-		else if (errno != ENOENT)
-			log_warn("%s: unlink", __func__);
+		if (upload_sweep_removable(db, de->d_name, fd)) {
+			if (unlinkat(s->dirfd, de->d_name, 0) == 0)
+				n++;
+			else if (errno != ENOENT)
+				log_warn("%s: unlink", __func__);
+		}
 		if (fd != -1)
 			close(fd);
 	}
 	closedir(d);
 	if (n > 0)
-		log_info("%s: removed %d stale temp file%s", __func__, n,
+		log_info("%s: removed %d stale file%s", __func__, n,
 		    n == 1 ? "" : "s");
 	return n;
 }
@@ -357,6 +412,8 @@ upload_commit(struct upload *u, struct db *db, int64_t uploader,
 		e = upload_errno(errno);
 		goto out;
 	}
+	/* A crash here leaves a final-named file with no row: swept. */
+	fault_hit("upload_before_row");
 	orig = original != NULL ? upload_name_clean(original) : NULL;
 	ce = db_media_insert(
 	    db, u->final, uploader, u->size, t->mime, orig, now_ms);

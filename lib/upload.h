@@ -56,12 +56,16 @@ struct upload_store *upload_store_new(const char *dir, const char *types);
 void upload_store_free(struct upload_store *s);
 
 /*
- * Remove temp files ("UPLOAD_TMP_PREFIX*") that no live process holds:
- * each upload keeps an exclusive flock on its temp file, so a sibling
- * worker's upload in progress is left alone. Returns the number removed,
- * or -1 after logging when the directory cannot be read.
+ * Remove what dead processes left in the media directory: temp files
+ * ("UPLOAD_TMP_PREFIX*"), and final-named files ("<32 hex>.<ext>") that
+ * have no row in "db" (a worker that died between rename and row insert;
+ * NULL "db" skips these). Each upload keeps an exclusive flock on its file
+ * from upload_new() to upload_free(), so a sibling worker's upload in
+ * progress, even between rename and commit, is left alone; so is a file
+ * whose row cannot be looked up. Returns the number removed, or -1 after
+ * logging when the directory cannot be read.
  */
-int upload_store_sweep(struct upload_store *s);
+int upload_store_sweep(struct upload_store *s, struct db *db);
 
 /*
  * Start receiving a file of at most "max" bytes into a new temp file

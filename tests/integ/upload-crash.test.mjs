@@ -4,8 +4,10 @@
 // Uploads and dying processes (TESTING.md 4.4 item 1): a worker killed with
 // SIGKILL while it writes an upload's temp file (the client gets a JSON 5xx,
 // multiwatch respawns the worker, whose startup sweep removes the orphan),
-// the sweep leaving alone a temp file whose lock is held, and a client that
-// goes away mid-body. Only processes of the stack started here are signalled.
+// the sweep leaving alone a temp file whose lock is held, a worker killed
+// between the rename to the final name and the row insert (the respawned
+// worker's sweep removes the row-less file), and a client that goes away
+// mid-body. Only processes of the stack started here are signalled.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,13 +20,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack } from './lib/stack.mjs';
 import { newUser } from './lib/api.mjs';
-import { workers as workersOf } from './lib/procs.mjs';
+import { startFaultStack, workers as workersOf, workersBack }
+	from './lib/procs.mjs';
 import { ALLOWED, bigPng, ls, multipart, upload } from './lib/media.mjs';
 
 let st;
 let U;
 let a;
 let media;
+const stacks = [];
 before(async () => {
 	st = await startStack({ set: { upload_burst: '100000',
 		upload_rate: '1000' } });
@@ -32,7 +36,11 @@ before(async () => {
 	media = join(st.var, 'media');
 	a = await newUser(U);
 });
-after(async () => { await st?.stop(); });
+after(async () => {
+	await st?.stop();
+	for (const s of stacks)
+		await s.stop();
+});
 
 const workers = () => workersOf(st);
 
@@ -149,6 +157,34 @@ test('the startup sweep removes stale temp files, not locked ones',
 	} finally {
 		holder.kill('SIGKILL');
 	}
+});
+
+test('a worker killed between rename and row: the file is swept',
+    async () => {
+	const fs = await startFaultStack('upload_before_row', { workers: 2 });
+	stacks.push(fs);
+	const dir = join(fs.var, 'media');
+	const u = await newUser(fs.url);
+	const w = workersOf(fs);
+	fs.fault.arm();
+	const r = await upload(fs.url, u.token, ALLOWED.png.data);
+	assert.ok(fs.fault.fired(), 'the fault point was not reached');
+	assert.equal(r.status, 503, r.text);
+	assert.equal(typeof r.body?.detail, 'string');
+	const gone = w.filter((p) => !workersOf(fs).includes(p));
+	assert.equal(gone.length, 1, 'exactly one worker died');
+	await workersBack(fs, w.length, gone);
+	assert.equal(fs.sql('SELECT count(*) FROM media;').trim(), '0');
+	// The dead worker had renamed the file to its final, servable name
+	// but not written its row; the new worker's startup sweep took the
+	// lock the dead one held and removed it. Without that sweep the
+	// file stays for good.
+	assert.ok(await until(() => ls(dir).length === 0, 10000),
+	    `left: ${ls(dir)}`);
+	const ok = await upload(fs.url, u.token, ALLOWED.png.data);
+	assert.equal(ok.status, 201, ok.text);
+	assert.deepEqual(ls(dir), [ok.body.file_url.slice('/media/'.length)]);
+	assert.equal(fs.sql('SELECT count(*) FROM media;').trim(), '1');
 });
 
 test('a client that goes away mid-body leaves nothing', async () => {

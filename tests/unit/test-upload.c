@@ -5,7 +5,8 @@
  * sample built here, disguised and active content refused, the polyglots
  * of NOTES.md (stored, as the image type: serving headers must make them
  * inert), the size limit, failures that must leave nothing on disk,
- * filename cleaning, random names, and the stale temp file sweep.
+ * filename cleaning, random names, and the sweep of stale temp files
+ * and of stored files with no row.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -580,7 +581,7 @@ START_TEST(test_sweep)
 	ck_assert_int_eq(
 	    upload_write(live, allowed[0].data, allowed[0].len), UPLOAD_OK);
 
-	ck_assert_int_eq(upload_store_sweep(store), 2);
+	ck_assert_int_eq(upload_store_sweep(store, db), 2);
 	list = dir_list();
 	ck_assert_msg(strstr(list, ".tmp-held") != NULL, "%s", list);
 	ck_assert_msg(strstr(list, "keep.png") != NULL, "%s", list);
@@ -595,8 +596,87 @@ START_TEST(test_sweep)
 	assert_file(res.name, allowed[0].data, allowed[0].len);
 	/* Once its holder is gone, the held one goes too. */
 	close(held);
-	ck_assert_int_eq(upload_store_sweep(store), 1);
-	ck_assert_int_eq(upload_store_sweep(store), 0);
+	ck_assert_int_eq(upload_store_sweep(store, db), 1);
+	ck_assert_int_eq(upload_store_sweep(store, db), 0);
+}
+END_TEST
+
+/* 1 when "name" is one of the space-separated names of "list". */
+static int
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = list; (p = strstr(p, name)) != NULL; p++)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * A worker that died between rename and row insert leaves a final-named
+ * file with no row: the sweep removes it once no process holds its lock,
+ * and keeps files with a row, names not of our form and symlinks.
+ */
+START_TEST(test_sweep_rowless)
+{
+	static const char orphan[] = "0123456789abcdef0123456789abcdef.png";
+	static const char held_name[] = "fedcba9876543210fedcba9876543210.pdf";
+	static const char *const kept[] = {
+	    "0123456789ABCDEF0123456789ABCDEF.png", /* not our hex */
+	    "0123456789abcdef0123456789abcdef.exe", /* not our extension */
+	    "0123456789abcdef0123456789abcde.png",  /* 31 digits */
+	    "0123456789abcdef0123456789abcdef.png.x",
+	    "keep.png",
+	};
+	struct upload_result res;
+	char *p, *list;
+	size_t i;
+	int fd, held;
+
+	ck_assert_int_eq(store_bytes(allowed[0].data, allowed[0].len, 100, 1000,
+	                     "a.png", alice, &res),
+	    UPLOAD_OK);
+	p = xasprintf("%s/%s", mediadir, orphan);
+	ck_assert_int_ne(fd = open(p, O_CREAT | O_WRONLY, 0640), -1);
+	close(fd);
+	free(p);
+	/* Held like an upload between rename and commit. */
+	p = xasprintf("%s/%s", mediadir, held_name);
+	ck_assert_int_ne(held = open(p, O_CREAT | O_WRONLY, 0640), -1);
+	ck_assert_int_eq(flock(held, LOCK_EX), 0);
+	free(p);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		p = xasprintf("%s/%s", mediadir, kept[i]);
+		ck_assert_int_ne(fd = open(p, O_CREAT | O_WRONLY, 0640), -1);
+		close(fd);
+		free(p);
+	}
+	p = xasprintf("%s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.gif", mediadir);
+	ck_assert_int_eq(symlink(dbpath, p), 0);
+	free(p);
+
+	/* Without a database only temp files are candidates. */
+	ck_assert_int_eq(upload_store_sweep(store, NULL), 0);
+	ck_assert_int_eq(upload_store_sweep(store, db), 1);
+	list = dir_list();
+	ck_assert_msg(!in_list(list, orphan), "%s", list);
+	ck_assert_msg(in_list(list, res.name), "%s", list);
+	ck_assert_msg(in_list(list, held_name), "%s", list);
+	ck_assert_msg(
+	    in_list(list, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.gif"), "%s", list);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		ck_assert_msg(in_list(list, kept[i]), "%s", list);
+	free(list);
+	assert_file(res.name, allowed[0].data, allowed[0].len);
+	ck_assert_int_eq(access(dbpath, F_OK), 0);
+	/* Its holder gone (a crash releases the lock), it goes too. */
+	close(held);
+	ck_assert_int_eq(upload_store_sweep(store, db), 1);
+	ck_assert_int_eq(upload_store_sweep(store, db), 0);
+	assert_file(res.name, allowed[0].data, allowed[0].len);
 }
 END_TEST
 
@@ -661,6 +741,7 @@ main(void)
 	tcase_add_test(tc, test_name_clean);
 	tcase_add_test(tc, test_traversal_stored);
 	tcase_add_test(tc, test_sweep);
+	tcase_add_test(tc, test_sweep_rowless);
 	tcase_add_test(tc, test_store_new);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
