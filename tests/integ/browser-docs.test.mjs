@@ -21,7 +21,7 @@ before(async () => {
 	browser = await launch();
 	const s = shots('browser-docs');
 	shot = s.shot;
-	console.log(`# screenshots: ${s.dir}`);
+	console.log(`screenshots: ${s.dir}`);
 });
 after(async () => {
 	await browser?.close();

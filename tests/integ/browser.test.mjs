@@ -172,7 +172,7 @@ before(async () => {
 	browser = await launch();
 	const s = shots('browser');
 	shot = s.shot;
-	console.log(`# screenshots: ${s.dir}`);
+	console.log(`screenshots: ${s.dir}`);
 });
 
 after(async () => {
