@@ -4,7 +4,9 @@
 // /docs in headless chromium: swagger-ui renders every operation of
 // /openapi.json, "Authorize" with the OAuth2 password flow (POST
 // /auth/token) gets a token, and "Try it out" on GET /auth/users/me then
-// answers 200 with the user. Screenshots go to the folder printed.
+// answers 200 with the user. /docs links to the Socket.IO events on
+// /api.html (docs/api.md rendered as DOM, never as HTML). Screenshots go
+// to the folder printed.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,4 +71,65 @@ test('Authorize with the password flow, then try GET /auth/users/me',
 	await op.locator('.live-responses-table').waitFor();
 	await shot(page, 'users-me-200');
 	assert.deepEqual(errors, []);
+});
+
+test('/docs links to the Socket.IO events, rendered from docs/api.md',
+    async () => {
+	const page = await browser.newPage({ viewport: { width: 1200,
+		height: 900 } });
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	await page.goto(`${st.url}/docs`);
+	await page.getByRole('link', { name: /Socket\.IO events/ }).click();
+	await page.waitForURL(/\/api\.html#4-socketio$/);
+	const sec = page.getByRole('heading', { name: '4. Socket.IO' });
+	await sec.waitFor({ timeout: 10000 });
+	assert.ok(await sec.isVisible());
+	// The events table, one row per event, as a real table.
+	const events = page.locator('#events ~ .table-wrap').first();
+	for (const ev of ['chat_message', 'chat_response', 'catch_up',
+		'get_online_users', 'user_status'])
+		assert.equal(await events.locator('tbody tr td:first-child', {
+			hasText: new RegExp(`^${ev}$`) }).count(), 1, ev);
+	await page.getByRole('heading', { name: 'Reconnect and catch-up' })
+	    .waitFor();
+	const text = await page.locator('#doc').innerText();
+	assert.match(text, /none missing, none repeated/);
+	assert.match(text, /catch_up\.complete/);
+	// Rendered, not shown as Markdown source.
+	assert.doesNotMatch(text, /^\|---|^```|^#+ /m);
+	assert.equal(await page.locator('pre code', {
+		hasText: "socket.on('chat_response'" }).count(), 1);
+	await shot(page, 'socketio-events');
+	assert.deepEqual(errors, []);
+	await page.close();
+});
+
+test('/api.html shows markup in the Markdown as text', async () => {
+	const page = await browser.newPage();
+	const dialogs = [];
+	page.on('dialog', (d) => {
+		dialogs.push(d.message());
+		d.dismiss();
+	});
+	await page.route('**/vendor/api.md', (r) => r.fulfill({
+		contentType: 'text/plain; charset=utf-8',
+		body: '# Title <img src=x onerror=alert(1)>\n\n' +
+		    'A <script>alert(2)</script> and `<b>x</b>` and ' +
+		    '**<img src=x onerror=alert(3)>**\n\n' +
+		    '| a | b |\n|---|---|\n| <img src=x onerror=alert(4)> | ' +
+		    '<a href="javascript:alert(5)">y</a> |\n\n' +
+		    '- <iframe src="javascript:alert(6)"></iframe>\n',
+	}));
+	await page.goto(`${st.url}/api.html`);
+	await page.getByRole('heading', { level: 1 }).waitFor();
+	assert.equal(await page.locator('#doc img, #doc script, #doc a, ' +
+	    '#doc iframe, #doc b').count(), 0);
+	const text = await page.locator('#doc').innerText();
+	assert.match(text, /<img src=x onerror=alert\(1\)>/);
+	assert.match(text, /<script>alert\(2\)<\/script>/);
+	assert.match(text, /<iframe/);
+	await shot(page, 'api-md-markup-as-text');
+	assert.deepEqual(dialogs, []);
+	await page.close();
 });

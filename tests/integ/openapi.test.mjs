@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: ISC
 //
 // The API reference served by the stack: /openapi.json (through nginx) has
-// exactly the routes of the workers' route table (`chat-fcgi -r`), every
-// $ref resolves, every operation documents its success and error answers
-// and its path parameters, and /docs is an HTML page that loads
-// swagger-ui from www/vendor/ and the document.
+// exactly the routes of the workers' route table (`chat-fcgi -r`) plus the
+// paths the web server serves itself (WEB_SERVED), every $ref resolves,
+// every operation documents its success and error answers and its path
+// parameters, GET /media/{name} is documented with the headers the web
+// server really sends, and /docs is an HTML page that loads swagger-ui
+// from www/vendor/ and the document.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { SRCDIR, startStack } from './lib/stack.mjs';
-import { call } from './lib/api.mjs';
+import { call, newUser } from './lib/api.mjs';
+import { ALLOWED, upload } from './lib/media.mjs';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch',
 	'trace'];
+// Served by nginx (and lighttpd) from the media directory, never by a
+// worker: not in `chat-fcgi -r`, but the document must have them.
+const WEB_SERVED = new Set(['GET /media/{}']);
 const PUBLIC = new Set(['POST /auth/signup', 'POST /auth/login',
-	'POST /auth/token']);
+	'POST /auth/token', ...WEB_SERVED]);
 
 let st;
 let doc;
@@ -93,8 +99,19 @@ describe('/openapi.json', () => {
 	test('every documented operation is a route of chat-fcgi -r', () => {
 		const routes = new Set(routeTable());
 		const extra = operations().map((o) => key(o.method, o.path))
-		    .filter((k) => !routes.has(k));
+		    .filter((k) => !routes.has(k) && !WEB_SERVED.has(k));
 		assert.deepEqual(extra, []);
+	});
+
+	test('every path the web server serves itself is documented, and ' +
+	    'is not a worker route', () => {
+		const documented = new Set(operations().map((o) =>
+		    key(o.method, o.path)));
+		const routes = new Set(routeTable());
+		for (const k of WEB_SERVED) {
+			assert.ok(documented.has(k), `${k} not documented`);
+			assert.ok(!routes.has(k), `${k} is a worker route`);
+		}
 	});
 
 	test('every $ref resolves', () => {
@@ -125,8 +142,13 @@ describe('/openapi.json', () => {
 			for (const c of ok) {
 				const r = op.responses[c].$ref ?
 				    deref(op.responses[c].$ref) : op.responses[c];
-				assert.ok(r.content?.['application/json']?.schema,
-				    `${name} ${c}: no JSON schema`);
+				// A stored file is binary, in its own type.
+				const types = WEB_SERVED.has(name) ?
+				    Object.keys(r.content ?? {}) : ['application/json'];
+				assert.ok(types.length > 0, `${name} ${c}: no content`);
+				for (const t of types)
+					assert.ok(r.content?.[t]?.schema,
+					    `${name} ${c}: no ${t} schema`);
 			}
 			assert.ok(codes.some((c) => /^4\d\d$/.test(c)),
 			    `${name}: no error answer`);
@@ -164,6 +186,41 @@ describe('/openapi.json', () => {
 		const rs = doc.components.schemas.RoomSummary.required;
 		assert.deepEqual(Object.keys(r).sort(),
 		    [...rs, 'messages'].sort());
+	});
+});
+
+describe('GET /media/{name}', () => {
+	test('documents what nginx serves: the types, the headers, 404',
+	    async () => {
+		const op = doc.paths['/media/{name}'].get;
+		const ok = op.responses['200'];
+		const pattern = new RegExp(op.parameters[0].schema.pattern);
+		const u = await newUser(st.url);
+		const byType = {};
+		for (const s of Object.values(ALLOWED)) {
+			const r = await upload(st.url, u.token, s.data);
+			assert.equal(r.status, 201, r.text);
+			const name = r.body.file_url.slice('/media/'.length);
+			assert.match(name, pattern);
+			const g = await fetch(`${st.url}${r.body.file_url}`);
+			assert.equal(g.status, 200);
+			byType[g.headers.get('content-type')] = g.headers;
+		}
+		// Every stored type is documented, and nothing else.
+		assert.deepEqual(Object.keys(ok.content).sort(),
+		    Object.keys(byType).sort());
+		for (const [type, h] of Object.entries(byType))
+			for (const [hn, hd] of Object.entries(ok.headers)) {
+				const attach = hn === 'Content-Disposition';
+				const want = attach && type !== 'application/pdf' ?
+				    null : hd.schema.const;
+				assert.equal(h.get(hn), want, `${type} ${hn}`);
+			}
+		const miss = await call(st.url, 'GET',
+		    '/media/0123456789abcdef0123456789abcdef.png');
+		assert.equal(miss.status, 404);
+		assert.deepEqual(miss.body, op.responses['404'].content[
+		    'application/json'].example);
 	});
 });
 

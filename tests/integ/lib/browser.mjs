@@ -29,7 +29,7 @@ export async function launch() {
 // Throw unless tools/www-vendor has put the browser bundles in place.
 export function vendorCheck() {
 	for (const f of ['socket.io.esm.min.js', 'swagger-ui-bundle.js',
-		'swagger-ui.css'])
+		'swagger-ui.css', 'api.md'])
 		if (!existsSync(join(SRCDIR, 'www/vendor', f)))
 			throw new Error(`www/vendor/${f} missing: run ` +
 			    "'make www-vendor'");
