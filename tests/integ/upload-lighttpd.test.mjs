@@ -4,8 +4,9 @@
 // Uploads through lighttpd (tools/stack --web lighttpd): every allowed type
 // served back byte-identical with the same headers as nginx (stored type,
 // nosniff, sandboxing CSP, attachment for PDF), polyglots served inert,
-// refused content, names the store never makes, and the upload body limit
-// rendered from upload_max.
+// refused content, names the store never makes, the upload body limit
+// rendered from upload_max, and (on a stack with the default 10 MiB limit)
+// a 9 MB upload without a valid token answered with the worker's 401.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +15,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post, rawCall } from './lib/api.mjs';
-import { ALLOWED, FILE_URL, POLYGLOTS, REFUSED, assertServed, bigPng,
-	ls, uploadRaw, upload } from './lib/media.mjs';
+import { ALLOWED, FILE_URL, POLYGLOTS, REFUSED, assertBigUnauthorized,
+	assertServed, bigPng, ls, uploadRaw, upload } from './lib/media.mjs';
+import { workers } from './lib/procs.mjs';
 
 let st;
 let U;
@@ -170,4 +172,18 @@ describe('lighttpd: the upload body limit', () => {
 		const ok = await upload(U, a.token, ALLOWED.gif.data);
 		assert.equal(ok.status, 201, ok.text);
 	});
+});
+
+describe('lighttpd: a large upload without a valid token', () => {
+	let big;
+	let u;
+	before(async () => {
+		big = await startStack({ web: 'lighttpd', set: {
+			upload_burst: '100000', upload_rate: '1000' } });
+		u = await newUser(big.url);
+	});
+	after(async () => { await big?.stop(); });
+
+	test('9 MB: the worker\'s 401 JSON, not a 5xx', () =>
+		assertBigUnauthorized(big, u, () => workers(big)));
 });

@@ -16,9 +16,10 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post, rawCall } from './lib/api.mjs';
-import { ALLOWED, CSP, FILE_URL, POLYGLOTS, REFUSED, assertServed, bigPng,
-	fetchBytes, ls, magicType, multipart, tree, upload, uploadRaw }
-	from './lib/media.mjs';
+import { ALLOWED, CSP, FILE_URL, POLYGLOTS, REFUSED, assertBigUnauthorized,
+	assertServed, bigPng, fetchBytes, ls, magicType, multipart, tree, upload,
+	uploadRaw } from './lib/media.mjs';
+import { workers } from './lib/procs.mjs';
 
 const ALLOWED_TYPES = Object.values(ALLOWED).map((s) => s.type);
 
@@ -253,6 +254,9 @@ describe('auth, content type and missing part', () => {
 		}
 		assertNoNewFiles(names, '401');
 	});
+
+	test('9 MB without a valid token: the worker\'s 401 JSON, not a 5xx',
+	    () => assertBigUnauthorized(st, a, () => workers(st)));
 
 	test('a JSON or urlencoded body: 422, the file part is missing',
 	    async () => {

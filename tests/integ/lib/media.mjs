@@ -5,13 +5,15 @@
 // samples of NOTES.md, a hand-built multipart/form-data body for shapes
 // that fetch's FormData cannot send, an upload call, and snapshots of a
 // directory tree to prove that nothing was written where it should not be,
-// and the check that a served upload is byte-identical and inert.
+// and the check that a served upload is byte-identical and inert; the
+// check that a large upload without a valid token is a clean 401.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { call } from './api.mjs';
+import { call, signJwt } from './api.mjs';
 
 const bin = (s) => Buffer.from(s, 'latin1');
 
@@ -233,5 +235,46 @@ export function ls(dir) {
 		return readdirSync(dir).sort();
 	} catch {
 		return [];
+	}
+}
+
+// A 9 MB upload (under upload_max) without a valid token, on stack "st"
+// (whose workers() are "pids()") for "user": no token, garbage, a token
+// signed with the service key but expired, and one for a user id that
+// does not exist. The worker refuses each before reading the body: the
+// answer must still be the worker's 401 JSON, not the web server's 5xx
+// for a reset connection, nothing is stored, no worker is replaced, and
+// the next upload on the same workers is stored.
+export async function assertBigUnauthorized(st, user, pids) {
+	const media = join(st.var, 'media');
+	const names = ls(media);
+	const before = pids();
+	const now = Math.floor(Date.now() / 1000);
+	const claims = (extra) => ({ sub: user.id, iat: now - 7200,
+		exp: now + 600, jti: randomBytes(16).toString('hex'), ...extra });
+	const tokens = {
+		none: [undefined, 'Not authenticated'],
+		garbage: ['not-a-jwt', 'Could not validate credentials'],
+		expired: [signJwt(st.secret(), claims({ exp: now - 3600 })),
+			'Could not validate credentials'],
+		'unknown user': [signJwt(st.secret(), claims({ sub: '999999999' })),
+			'Could not validate credentials'],
+	};
+	const big = bigPng(9 << 20, 77);
+	// Twice each: a kept FastCGI connection is reused by the next one.
+	for (let round = 0; round < 2; round++)
+		for (const [what, [token, detail]] of Object.entries(tokens)) {
+			const r = await upload(st.url, token, big)
+			    .catch((e) => ({ status: String(e.cause ?? e) }));
+			assert.equal(r.status, 401, `${what}: ${r.text}`);
+			assert.deepEqual(r.body, { detail }, what);
+			assert.match(r.headers.get('www-authenticate') ?? '',
+			    /^Bearer/, what);
+		}
+	assert.deepEqual(ls(media), names);
+	assert.deepEqual(pids().sort(), before.sort(), 'a worker was replaced');
+	for (let i = 0; i < 3; i++) {
+		const ok = await upload(st.url, user.token, ALLOWED.gif.data);
+		assert.equal(ok.status, 201, ok.text);
 	}
 }
