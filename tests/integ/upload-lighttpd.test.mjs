@@ -52,7 +52,8 @@ describe('lighttpd: stored files and their headers', () => {
 			    { filename: `${k}.html` });
 			assert.equal(r.status, 201, r.text);
 			assert.equal(r.body.content_type, s.type);
-			await assertServed(U, r.body.file_url, s.data, s.type, true);
+			await assertServed(U, r.body.file_url, s.data, s.type,
+			    s.inline);
 		});
 	}
 

@@ -141,7 +141,8 @@ describe('the client\'s filename and Content-Type never matter', () => {
 			assert.equal(r.status, 201, r.text);
 			assert.equal(r.body.content_type, s.type);
 			storedName(r.body.file_url, s.ext);
-			await assertServed(U, r.body.file_url, s.data, s.type, true);
+			await assertServed(U, r.body.file_url, s.data, s.type,
+			    s.inline);
 		});
 	}
 });

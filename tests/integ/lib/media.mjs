@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { call, signJwt } from './api.mjs';
 
@@ -21,6 +22,8 @@ const PNG = '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00' +
     '\x00\x01\x08\x00\x00\x00\x00:~\x9bU';
 const JPEG = '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00' +
     '\x01\x00\x00';
+const HTML = '<!DOCTYPE html><html><body><script>alert(document.cookie)' +
+    '</script></body></html>\n';
 const ZIP = 'PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' +
     '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00evil.html';
 
@@ -68,17 +71,36 @@ export const REFUSED = {
 	js: { data: bin('alert(1);\n'), filename: 'x.mp3', ctype: 'audio/mpeg' },
 	empty: { data: Buffer.alloc(0), filename: 'x.png', ctype: 'image/png' },
 	zip: { data: bin(ZIP), filename: 'x.webp', ctype: 'image/webp' },
+	// The other rows of NOTES.md's libmagic table: HTML in gzip (the
+	// store never looks inside compressed data), UTF-16 HTML with a BOM,
+	// and a <script> after three lines of prose.
+	'html-gzip': { data: gzipSync(bin(HTML)), filename: 'x.gif',
+		ctype: 'image/gif' },
+	'html-utf16': { data: Buffer.from(`\ufeff${HTML}`, 'utf16le'),
+		filename: 'x.png', ctype: 'image/png' },
+	'prose-script': { data: bin('Dear reader,\nthis is a plain letter ' +
+	    'about nothing at all.\nKind regards, the sender.\n' +
+	    '<script>alert(document.cookie)</script>\n'), filename: 'x.jpg',
+		ctype: 'image/jpeg' },
 };
 
-// Polyglots libmagic labels as images (NOTES.md key finding 7): stored,
-// but served only with nosniff and a sandboxing CSP.
+// Polyglots libmagic labels as allowed types (NOTES.md key finding 7):
+// stored, but served only with nosniff and a sandboxing CSP, and the PDF
+// whose OpenAction runs JavaScript as an attachment ("inline": false).
 export const POLYGLOTS = {
 	'gif-js': { data: bin('GIF89a/*\x01\x00\x00\x00\x00*/=1;alert(1)//' +
-	    '<html><script>alert(1)</script>'), type: 'image/gif', ext: 'gif' },
+	    '<html><script>alert(1)</script>'), type: 'image/gif', ext: 'gif',
+		inline: true },
 	'png-zip': { data: bin(`${PNG}${ZIP}<script>alert(1)</script>`),
-		type: 'image/png', ext: 'png' },
+		type: 'image/png', ext: 'png', inline: true },
 	'jpeg-com': { data: bin(`${JPEG}\xff\xfe\x00\x22<script>alert(1)` +
-	    '</script>\n\n\n\n\n\n\xff\xd9'), type: 'image/jpeg', ext: 'jpg' },
+	    '</script>\n\n\n\n\n\n\xff\xd9'), type: 'image/jpeg', ext: 'jpg',
+		inline: true },
+	'pdf-openaction': { data: bin('%PDF-1.4\n1 0 obj<</Type/Catalog' +
+	    '/Pages 2 0 R/OpenAction 3 0 R>>endobj\n2 0 obj<</Type/Pages' +
+	    '/Kids[]/Count 0>>endobj\n3 0 obj<</S/JavaScript' +
+	    '/JS(app.alert(1))>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n'),
+		type: 'application/pdf', ext: 'pdf', inline: false },
 };
 
 // What file(1), libmagic's own front end, says of "data" (MIME type).
