@@ -3,9 +3,12 @@
 //
 // The browser client end to end, in headless Debian chromium against the
 // real stack: two people (one at desktop size, one at phone width) sign
-// up, make a room, talk both ways in real time, send an image and a PDF,
-// page back through history, lose the network and get what they missed
-// once, and see markup and right-to-left text shown as text. Every control
+// up, make a room and a private chat (picked by e-mail), talk both ways in
+// real time, watch each other's online dot go off and on, send an image
+// and a PDF, page back through history, lose the network and get what they
+// missed once, see markup (in a message, a room name, a file name) and
+// right-to-left text shown as text, stay signed in across a reload, and
+// open a chat and send with the keyboard alone. Every control
 // is found by its accessible name (getByRole/getByLabel): that is the
 // accessibility check. Screenshots of each step go to the folder printed
 // at the start.
@@ -153,6 +156,24 @@ async function shownIds(p) {
 	return ids;
 }
 
+// The item of the chat named "name" in p's list "list" ('Rooms' or
+// 'Private chats').
+function chatButton(p, list, name) {
+	return p.page.getByRole('list', { name: list })
+	    .getByRole('button', { name });
+}
+
+// Whether the online dot of that item is on.
+async function dotOn(p, list, name) {
+	const btn = chatButton(p, list, name);
+	const on = /\bon\b/.test(await btn.locator('.dot')
+	    .getAttribute('class'));
+	// Screen readers get the same through the hidden text.
+	const said = await btn.locator('.visually-hidden').first().textContent();
+	assert.equal(said, on ? ', online' : ', offline');
+	return on;
+}
+
 async function openRoom(p, name) {
 	// At phone width the list and the room take turns.
 	const back = p.page.getByRole('button', { name: 'Back to chats' });
@@ -247,6 +268,62 @@ test('who is online: room list dot and the room header', async () => {
 	assert.match(await dot.getAttribute('class'), /\bon\b/);
 });
 
+test('a private chat started by e-mail: both list it, talk both ways',
+    async () => {
+	const { ann: a, bob: b } = people;
+	await a.page.getByText('New chat or room').click();
+	const form = a.page.getByRole('form', { name: 'Start a private chat' });
+	await form.getByLabel('Person (email or username)').fill(b.email);
+	await shot(a.page, 'start-private-chat');
+	await form.getByRole('button', { name: 'Start private chat' }).click();
+	await a.page.getByRole('heading', { name: b.username, exact: true })
+	    .waitFor({ timeout: WAIT });
+	await chatButton(a, 'Private chats', b.username).waitFor();
+	// Not among the rooms.
+	assert.equal(await chatButton(a, 'Rooms', b.username).count(), 0);
+	await send(a, 'private hello');
+	await seesOnce(a, 'private hello');
+	// Bob's private chats list it once the first message arrives.
+	const back = b.page.getByRole('button', { name: 'Back to chats' });
+	if (await back.isVisible())
+		await back.click();
+	const item = chatButton(b, 'Private chats', a.username);
+	await until(() => item.isVisible(), 'bob to list the private chat');
+	await shot(b.page, 'bob-lists-private-chat');
+	await item.click();
+	await b.page.getByRole('heading', { name: a.username, exact: true })
+	    .waitFor({ timeout: WAIT });
+	await seesOnce(b, 'private hello');
+	await send(b, 'private reply');
+	await seesOnce(a, 'private reply');
+	await shownIds(a);
+	await shownIds(b);
+	await shot(a.page, 'ann-private-conversation');
+});
+
+test('a peer\'s online dot goes off while it is offline, on once back',
+    async () => {
+	const { ann: a, bob: b } = people;
+	await until(() => dotOn(a, 'Private chats', b.username),
+	    'bob\'s dot on');
+	assert.ok(await dotOn(a, 'Rooms', a.room));
+	await b.ctx.setOffline(true);
+	await until(async () => !await dotOn(a, 'Private chats', b.username),
+	    'bob\'s dot to go off');
+	await until(async () => !await dotOn(a, 'Rooms', a.room),
+	    'the room\'s dot to go off');
+	await shot(a.page, 'ann-sees-bob-offline');
+	await b.ctx.setOffline(false);
+	await waitLive(b);
+	await until(() => dotOn(a, 'Private chats', b.username),
+	    'bob\'s dot back on');
+	await until(() => dotOn(a, 'Rooms', a.room), 'the room\'s dot on');
+	await shot(a.page, 'ann-sees-bob-online-again');
+	// Back to the first room for the tests below.
+	await openRoom(a, a.room);
+	await openRoom(b, a.room);
+});
+
 test('an image shows inline, another file as a link', async () => {
 	const { ann: a, bob: b } = people;
 	await a.page.getByLabel('Attach file', { exact: true }).setInputFiles({
@@ -285,6 +362,53 @@ test('markup in a message is shown as text, never run', async () => {
 	await new Promise((r) => setTimeout(r, 500));
 	assert.deepEqual(dialogs, []);
 	await shot(b.page, 'bob-sees-markup-as-text');
+});
+
+test('markup in a room name and in a file name is shown as text',
+    async () => {
+	const { ann: a, bob: b } = people;
+	const evil = '<img src=x onerror=alert(1)>';
+	await a.page.getByText('New chat or room').click();
+	const form = a.page.getByRole('form', { name: 'Create room' });
+	await form.getByLabel('Room name').fill(evil);
+	await form.getByLabel('Members').fill(b.email);
+	await form.getByRole('button', { name: 'Create room' }).click();
+	await a.page.getByRole('heading', { name: evil, exact: true })
+	    .waitFor({ timeout: WAIT });
+	await chatButton(a, 'Rooms', evil).waitFor();
+	// A file whose name is markup: shown as the pending attachment.
+	await a.page.getByLabel('Attach file', { exact: true }).setInputFiles({
+		name: `${evil}.pdf`, mimeType: 'application/pdf', buffer: pdf() });
+	assert.equal(await a.page.locator('#attachment-name').textContent(),
+	    `${evil}.pdf`);
+	await shot(a.page, 'ann-markup-room-and-file-name');
+	await send(a, 'see the file');
+	await seesOnce(a, 'see the file');
+	// Bob's list learns of the room from the message. (The private
+	// chat's last message is the same markup: pick from the Rooms.)
+	const back = b.page.getByRole('button', { name: 'Back to chats' });
+	if (await back.isVisible())
+		await back.click();
+	const item = chatButton(b, 'Rooms', evil);
+	await until(() => item.isVisible(), 'bob to list the room');
+	await item.click();
+	await b.page.getByRole('heading', { name: evil, exact: true })
+	    .waitFor({ timeout: WAIT });
+	await seesOnce(b, 'see the file');
+	await messageItems(b, 'see the file').getByRole('link',
+	    { name: 'Download attached file (pdf)' }).waitFor();
+	await shot(b.page, 'bob-sees-markup-room-name');
+	for (const p of [a, b]) {
+		assert.equal(await p.page.locator('img[src="x"]').count(), 0,
+		    p.name);
+		assert.equal(await p.page.locator('#room-title').textContent(),
+		    evil);
+	}
+	await new Promise((r) => setTimeout(r, 500));
+	assert.deepEqual(dialogs, []);
+	// Back to the first room for the tests below.
+	await openRoom(a, a.room);
+	await openRoom(b, a.room);
 });
 
 test('right-to-left text gets dir=auto and displays right to left',
@@ -385,6 +509,36 @@ test('keyboard: Tab order through the composer, Enter sends', async () => {
 	await seesOnce(a, 'typed with the keyboard');
 });
 
+test('keyboard only: Tab to a chat, Enter opens it, type, Enter sends',
+    async () => {
+	const { ann: a, bob: b } = people;
+	// Start from the top of the page, as after loading it.
+	await a.page.evaluate(() => document.activeElement?.blur());
+	await a.page.locator('#new-chat > summary').focus();
+	let reached = false;
+	for (let i = 0; i < 40 && !reached; i++) {
+		await a.page.keyboard.press('Tab');
+		reached = await a.page.evaluate((name) => {
+			const e = document.activeElement;
+			return !!e?.dataset?.roomId &&
+			    e.querySelector('.chat-name')?.textContent === name;
+		}, b.username);
+	}
+	assert.ok(reached, 'Tab never reached the private chat with bob');
+	await shot(a.page, 'ann-keyboard-chat-focused');
+	await a.page.keyboard.press('Enter');
+	await a.page.getByRole('heading', { name: b.username, exact: true })
+	    .waitFor({ timeout: WAIT });
+	assert.equal(await a.page.evaluate(() => document.activeElement.id),
+	    'msg');
+	await a.page.keyboard.type('sent without a mouse');
+	await a.page.keyboard.press('Enter');
+	await seesOnce(a, 'sent without a mouse');
+	await openRoom(b, a.username);
+	await seesOnce(b, 'sent without a mouse');
+	await shot(a.page, 'ann-keyboard-sent');
+});
+
 test('every visible control has a plain accessible name', async () => {
 	for (const p of Object.values(people)) {
 		const unnamed = await p.page.evaluate(() => {
@@ -405,6 +559,27 @@ test('every visible control has a plain accessible name', async () => {
 		});
 		assert.deepEqual(unnamed, [], `${p.name}: unnamed controls`);
 	}
+});
+
+test('the token survives a reload: still signed in, live again',
+    async () => {
+	const { ann: a } = people;
+	const token = await a.page.evaluate(() =>
+	    localStorage.getItem('chat.token'));
+	assert.ok(token);
+	await a.page.reload();
+	await a.page.getByRole('button', { name: 'Log out' })
+	    .waitFor({ timeout: WAIT });
+	assert.ok(!await a.page.getByRole('form', { name: 'Log in' })
+	    .isVisible());
+	assert.equal(await a.page.locator('#me-name').textContent(),
+	    a.username);
+	await waitLive(a);
+	assert.equal(await a.page.evaluate(() =>
+	    localStorage.getItem('chat.token')), token);
+	await openRoom(a, a.room);
+	await seesOnce(a, 'back again');
+	await shot(a.page, 'ann-after-reload');
 });
 
 test('log out clears the token; log in again by e-mail', async () => {
