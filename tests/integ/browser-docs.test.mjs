@@ -5,8 +5,8 @@
 // /openapi.json, "Authorize" with the OAuth2 password flow (POST
 // /auth/token) gets a token, and "Try it out" on GET /auth/users/me then
 // answers 200 with the user. /docs links to the Socket.IO events on
-// /api.html (docs/api.md rendered as DOM, never as HTML). Screenshots go
-// to the folder printed.
+// /api.html (docs/api.md rendered by marked, raw HTML shown as text, then
+// DOMPurify). Screenshots go to the folder printed.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
