@@ -8,16 +8,22 @@
 // handshake_timeout (a client that sends nothing, half a request, or a
 // request one byte at a time is closed), the Socket.IO CONNECT timeout and
 // the Engine.IO ping timeout (a client that stops answering pings is
-// closed, one that answers stays).
+// closed, one that answers stays), and the upgrade timeout: a probe
+// WebSocket of a polling session that sends nothing, or "2probe" and never
+// "5", is closed after handshake_timeout while its polling session goes on
+// (the probe alone is dropped, as eio.c does when a probe closes), and a
+// full upgrade on a fresh session outlives the timeout.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newUser } from './lib/api.mjs';
 import { Direct } from './lib/direct.mjs';
 import { until } from './lib/sio.mjs';
+import WebSocket from 'ws';
 
 const CAP = 50;
 let st;
@@ -142,5 +148,166 @@ describe('Socket.IO connect and ping timeouts', () => {
 		assert.ok(quiet.pings >= 1);
 		assert.equal(polite.closed, false);
 		polite.close();
+	});
+});
+
+describe('upgrade timeout', () => {
+	const EP = '/socket.io/?EIO=4';
+	const sessions = [];
+	after(() => {
+		for (const s of sessions)
+			s.stop = true;
+	});
+
+	// One HTTP request to the daemon's Unix socket; resolves to
+	// { status, text }.
+	function req(method, path, body) {
+		return new Promise((res, rej) => {
+			const r = http.request({ socketPath: sock, method, path,
+				agent: false, headers: body === undefined ? {}
+				    : { 'Content-Type': 'text/plain' } }, (rs) => {
+				let text = '';
+				rs.setEncoding('utf8');
+				rs.on('data', (d) => { text += d; });
+				rs.on('end', () => res({ status: rs.statusCode,
+					text }));
+			});
+			r.on('error', rej);
+			r.end(body);
+		});
+	}
+
+	// A polling session, Socket.IO-connected as "a", that polls in a
+	// loop: its packets in s.pkts, pings answered with pongs; s.end
+	// says why the loop stopped (a status other than 200, or "1").
+	async function pollingSession() {
+		const h = await req('GET', `${EP}&transport=polling`);
+		assert.equal(h.status, 200, h.text);
+		assert.equal(h.text[0], '0');
+		const s = { sid: JSON.parse(h.text.slice(1)).sid, pkts: [],
+			pings: 0, end: null, stop: false };
+		const q = `${EP}&transport=polling&sid=${s.sid}`;
+		s.post = async (body) => {
+			const r = await req('POST', q, body);
+			assert.equal(r.status, 200, r.text);
+		};
+		await s.post(`40${JSON.stringify({ token: a.token })}`);
+		const get = async () => {
+			const r = await req('GET', q);
+			if (r.status !== 200)
+				return `status ${r.status} ${r.text}`;
+			for (const p of r.text.split('\x1e')) {
+				s.pkts.push(p);
+				if (p === '1')
+					return 'closed by the server';
+				if (p !== '2')
+					continue;
+				s.pings++;
+				const o = await req('POST', q, '3');
+				if (o.status !== 200)
+					return `pong: status ${o.status} ${o.text}`;
+			}
+			if (r.text === '6') /* upgrading: answered at once */
+				await new Promise((x) => setTimeout(x, 50));
+			return null;
+		};
+		s.loop = (async () => {
+			try {
+				while (!s.stop && s.end === null)
+					s.end = await get();
+			} catch (e) {
+				s.end = `${e}`;
+			}
+		})();
+		sessions.push(s);
+		await until(() => s.pkts.some((p) => /^40/.test(p)) || s.end,
+		    10000, 'the CONNECT answer over polling');
+		assert.equal(s.end, null);
+		return s;
+	}
+
+	// A WebSocket to session "sid": { ws, msgs, closed, opened }.
+	function probe(sid) {
+		const p = { msgs: [], closed: false };
+		p.ws = new WebSocket(`ws+unix://${sock}:${EP}` +
+		    `&transport=websocket&sid=${sid}`, { perMessageDeflate: false });
+		p.ws.on('message', (d) => p.msgs.push(d.toString()));
+		p.ws.on('error', () => {});
+		p.ws.on('close', () => { p.closed = true; });
+		p.opened = new Promise((res) => {
+			p.ws.on('open', () => res(true));
+			p.ws.on('close', () => res(false));
+		});
+		open.push({ close: () => p.ws.terminate() });
+		return p;
+	}
+
+	// The polling session still serves: more pings come and are
+	// answered, and an event with an ack is answered over polling.
+	async function stillPolling(s) {
+		const p0 = s.pings;
+		await until(() => s.pings >= p0 + 2 || s.end, 15000,
+		    'two more pings over polling');
+		assert.equal(s.end, null);
+		await s.post('421["get_online_users"]');
+		await until(() => s.pkts.some((p) => /^431\[/.test(p)) || s.end,
+		    10000, 'the ack over polling');
+		assert.equal(s.end, null);
+		const ackd = JSON.parse(s.pkts.find((p) => /^431\[/.test(p))
+		    .slice(3));
+		assert.ok(ackd[0].some((u) => u.id === a.id), JSON.stringify(ackd));
+		s.stop = true;
+	}
+
+	test('a probe that sends nothing is closed, polling goes on',
+	    async () => {
+		const s = await pollingSession();
+		const p = probe(s.sid);
+		assert.equal(await p.opened, true, 'the probe was refused');
+		await until(() => p.closed || s.end, 15000, 'the probe closed');
+		assert.equal(s.end, null, 'the session ended with its probe');
+		assert.deepEqual(p.msgs, []);
+		await stillPolling(s);
+	});
+
+	test('a probe that sends 2probe and never 5 is closed, polling goes on',
+	    async () => {
+		const s = await pollingSession();
+		const p = probe(s.sid);
+		assert.equal(await p.opened, true, 'the probe was refused');
+		p.ws.send('2probe');
+		await until(() => p.msgs.includes('3probe'), 10000, '3probe');
+		await until(() => p.closed || s.end, 15000, 'the probe closed');
+		assert.equal(s.end, null, 'the session ended with its probe');
+		assert.deepEqual(p.msgs, ['3probe']);
+		await stillPolling(s);
+	});
+
+	test('a full upgrade on a fresh session outlives the timeout',
+	    async () => {
+		const s = await pollingSession();
+		const p = probe(s.sid);
+		assert.equal(await p.opened, true, 'the probe was refused');
+		p.ws.on('message', (d) => {
+			if (d.toString() === '2')
+				p.ws.send('3');
+		});
+		p.ws.send('2probe');
+		await until(() => p.msgs.includes('3probe'), 10000, '3probe');
+		p.ws.send('5');
+		// Pings now come over the WebSocket; two of them span two
+		// ping intervals, past handshake_timeout (equal to one).
+		await until(() => p.msgs.filter((m) => m === '2').length >= 2 ||
+		    p.closed, 15000, 'two pings over the WebSocket');
+		assert.equal(p.closed, false);
+		p.ws.send('421["get_online_users"]');
+		await until(() => p.msgs.some((m) => /^431\[/.test(m)) ||
+		    p.closed, 10000, 'the ack over the WebSocket');
+		assert.equal(p.closed, false);
+		// The polling loop's last GET was answered "6" (noop) and the
+		// next is refused: the session is on the WebSocket now.
+		s.stop = true;
+		await s.loop;
+		p.ws.terminate();
 	});
 });
