@@ -51,7 +51,12 @@ struct chat_pend {
 	enum chat_err e;
 };
 
-/* A last_seen to write. */
+/*
+ * A last_seen to write. The queue holds this turn's last disconnects and
+ * those a busy database kept from earlier turns, at most CHAT_SEEN_MAX of
+ * the latter (16 bytes each).
+ */
+#define CHAT_SEEN_MAX 65536
 struct chat_seen {
 	int64_t uid, ms;
 };
@@ -70,7 +75,7 @@ struct chat_app {
 	size_t nb, nusers;
 	struct chat_pend *pend; /* this turn's chat_message events */
 	size_t npend, cpend;
-	struct chat_seen *seen; /* this turn's last disconnects */
+	struct chat_seen *seen; /* last disconnects not yet written */
 	size_t nseen, cseen;
 	int64_t last_pushed; /* every message up to it was pushed */
 	int64_t known_room;  /* every room up to it has its sockets joined */

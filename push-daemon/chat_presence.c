@@ -14,6 +14,7 @@
 
 #include "chat_int.h"
 #include "db.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /* Bucket of user "id" in a table of "nb" (a power of two) buckets. */
@@ -279,20 +280,41 @@ chat_presence_query(void *arg, const char *data, size_t len)
 	return out;
 }
 
-/* Write the last_seen of the users who left, in one transaction. */
+/*
+ * Write the last_seen of the users who left, in one transaction. A user
+ * deleted meanwhile reads NOTFOUND and is skipped. When the database is
+ * busy or full the transaction is rolled back and the whole queue stays
+ * for the next turn, cut to its newest CHAT_SEEN_MAX entries; any other
+ * storage error drops it (logged where it happened).
+ */
 void
 chat_presence_seen_flush(struct chat_app *a)
 {
-	size_t i;
+	enum chat_err e;
+	size_t i, drop;
 
-	if (db_begin(a->db) == CHAT_OK) {
-		for (i = 0; i < a->nseen; i++)
-			if (db_user_set_last_seen(a->db, a->seen[i].uid,
-			        a->seen[i].ms) != CHAT_OK)
-				break; /* a deleted user reads NOTFOUND: fine */
-		db_commit(a->db);
+	if ((e = db_begin(a->db)) == CHAT_OK) {
+		for (i = 0; i < a->nseen && e == CHAT_OK; i++)
+			if ((e = db_user_set_last_seen(a->db, a->seen[i].uid,
+			         a->seen[i].ms)) == CHAT_ERR_NOTFOUND)
+				e = CHAT_OK;
+		if (e == CHAT_OK)
+			e = db_commit(a->db);
+		else
+			db_rollback(a->db); /* SQLite may have done it */
 	}
-	a->nseen = 0;
+	if (e != CHAT_ERR_BUSY && e != CHAT_ERR_FULL) {
+		a->nseen = 0;
+		return;
+	}
+	if (a->nseen > CHAT_SEEN_MAX) {
+		drop = a->nseen - CHAT_SEEN_MAX;
+		log_warnx(
+		    "%s: %zu last_seen update(s) dropped", __func__, drop);
+		memmove(
+		    a->seen, a->seen + drop, CHAT_SEEN_MAX * sizeof(*a->seen));
+		a->nseen = CHAT_SEEN_MAX;
+	}
 }
 
 /* Free the user table and the last_seen queue (the loop has ended). */
