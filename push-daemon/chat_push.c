@@ -163,8 +163,12 @@ chat_push_store(struct chat_app *a)
 					break;
 			}
 			if (i == a->npend) {
-				if (db_commit(a->db) == CHAT_OK)
+				if (db_commit(a->db) == CHAT_OK) {
+					log_debug("%s: %zu message(s) in 1 "
+					          "commit",
+					    __func__, a->npend);
 					goto out;
+				}
 			} else
 				db_rollback(a->db); /* maybe done already */
 			for (i = 0; i < a->npend; i++)
@@ -183,6 +187,7 @@ chat_push_store(struct chat_app *a)
 		if (p->e == CHAT_ERR_BUSY || p->e == CHAT_ERR_FULL)
 			stuck = p->e;
 	}
+	log_debug("%s: %zu message(s), each stored alone", __func__, a->npend);
 out:
 	a->want_push = 1;
 }

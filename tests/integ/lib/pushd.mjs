@@ -19,8 +19,9 @@ process.on('exit', () => {
 		c.kill('SIGKILL');
 });
 
-// Start a stack (opts as startStack) and its daemon. Resolves to the stack
-// with st.pushd: { pid(), start(), kill(signal), exited(), output() }.
+// Start a stack (opts as startStack) and its daemon, with the extra
+// arguments opts.pushdArgs (e.g. ['-v']). Resolves to the stack with
+// st.pushd: { pid(), start(), kill(signal), exited(), output() }.
 export async function startStackOwnDaemon(opts = {}) {
 	const build = resolve(SRCDIR, process.env.CHAT_BUILD ?? 'build/default');
 	const bin = join(build, 'chat-pushd');
@@ -67,7 +68,8 @@ export async function startStackOwnDaemon(opts = {}) {
 			if (child !== null)
 				throw new Error('daemon already running');
 			rmSync(sock, { force: true });
-			const c = spawn(bin, ['-c', conf], { cwd: SRCDIR,
+			const c = spawn(bin, ['-c', conf,
+				...(opts.pushdArgs ?? [])], { cwd: SRCDIR,
 				stdio: ['ignore', 'pipe', 'pipe'] });
 			children.add(c);
 			child = c;
