@@ -80,6 +80,7 @@ struct chat_app {
 	int64_t last_pushed; /* every message up to it was pushed */
 	int64_t known_room;  /* every room up to it has its sockets joined */
 	int want_push;       /* a hint came: read past last_pushed */
+	uint64_t hints;      /* hints since the last tick (logged by -v) */
 	int stopping;
 	struct db *ckpt_db; /* checkpoints only, in ckpt_work's thread */
 	uv_work_t ckpt_work;

@@ -414,14 +414,22 @@ chat_push_hint(void *arg, const char *data, size_t len)
 	(void)data;
 	(void)len;
 	a->want_push = 1;
+	a->hints++;
 }
 
-/* The tick: push in case a hint was lost, and checkpoint the WAL. */
+/*
+ * The tick: push in case a hint was lost, and checkpoint the WAL. With -v
+ * it logs how many hints came since the last tick (the tests count them).
+ */
 static void
 chat_push_tick_cb(uv_timer_t *t)
 {
 	struct chat_app *a = t->data;
 
+	if (a->hints > 0) {
+		log_debug("%s: %" PRIu64 " hint(s)", __func__, a->hints);
+		a->hints = 0;
+	}
 	a->want_push = 1;
 	chat_wal_poke(a, CHAT_WAL_TICK);
 }
