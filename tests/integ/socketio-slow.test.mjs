@@ -7,7 +7,10 @@
 // offline, and by the slow client as a closed connection once it reads
 // again) while a normal client of the room receives every message. And a
 // client that reads as fast as it can is not taken for a slow reader when
-// it pipelines a burst of large messages within the rate limit.
+// it pipelines a burst of large messages within the rate limit. The same
+// for a polling client that stops polling (its session's packet queue has
+// the same bound, eio.c): its session is ended, and its next poll is
+// answered "Session ID unknown".
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +80,52 @@ describe('slow reader', () => {
 		const got = r.msgs.filter((m) => typeof m === 'string' &&
 		    m.startsWith('42["chat_response"')).length;
 		assert.ok(got < ids.length, `${got} of ${ids.length}`);
+	});
+});
+
+describe('slow polling reader', () => {
+	test('a polling client that stops polling is dropped', async () => {
+		const [a, b, slow] = [await newUser(U), await newUser(U),
+			await newUser(U)];
+		const room = await newRoom(U, a, [b.email, slow.email]);
+		const b1 = await connect(U, b, { transport: 'polling' });
+		const ep = `${U}/socket.io/?EIO=4&transport=polling`;
+		const h = await fetch(ep);
+		assert.equal(h.status, 200);
+		const sid = JSON.parse((await h.text()).slice(1)).sid;
+		const q = `${ep}&sid=${sid}`;
+		const c = await fetch(q, { method: 'POST',
+			body: `40${JSON.stringify({ token: slow.token })}` });
+		assert.equal(c.status, 200);
+		const g = await fetch(q);
+		assert.match(await g.text(), /^40\{"sid":/);
+		await until(() => b1.rec.of('user_status').some((x) =>
+			x.user_id === slow.id && x.is_online), 15000,
+		'slow user online');
+
+		// Never polls again while the room gets ~12 KB messages.
+		const ids = [];
+		const slowGone = () => b1.rec.of('user_status').some((x) =>
+			x.user_id === slow.id && x.is_online === false);
+		for (let i = 0; i < 3000 && !slowGone(); i += 4) {
+			const res = await Promise.all([0, 1, 2, 3].map((k) =>
+				post(U, a, room.id, `${i + k} ${BIG}`)));
+			for (const x of res) {
+				assert.equal(x.status, 201, x.text.slice(0, 200));
+				ids.push(x.body.id);
+			}
+		}
+		await until(slowGone, 30000, 'the slow poller dropped',
+		    () => `${ids.length} messages sent`);
+		const r = await fetch(q);
+		assert.equal(r.status, 400);
+		assert.deepEqual(await r.json(),
+		    { code: 1, message: 'Session ID unknown' });
+		// The normal (polling) reader kept everything, in order.
+		ids.sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+		await gotIds(b1, ids, 60000);
+		assert.deepEqual(b1.rec.ids(), ids);
+		assert.ok(b1.connected);
 	});
 });
 
