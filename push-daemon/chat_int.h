@@ -56,7 +56,9 @@ struct chat_pend {
  * those a busy database kept from earlier turns, at most CHAT_SEEN_MAX of
  * the latter (16 bytes each).
  */
-#define CHAT_SEEN_MAX 65536
+#define CHAT_SEEN_MAX       65536
+#define CHAT_SEEN_RETRY_MS  1000  /* first wait after a busy database */
+#define CHAT_SEEN_RETRY_MAX 16000 /* doubling up to this */
 struct chat_seen {
 	int64_t uid, ms;
 };
@@ -77,10 +79,12 @@ struct chat_app {
 	size_t npend, cpend;
 	struct chat_seen *seen; /* last disconnects not yet written */
 	size_t nseen, cseen;
-	int64_t last_pushed; /* every message up to it was pushed */
-	int64_t known_room;  /* every room up to it has its sockets joined */
-	int want_push;       /* a hint came: read past last_pushed */
-	uint64_t hints;      /* hints since the last tick (logged by -v) */
+	uint64_t seen_retry;   /* loop ms before which "seen" waits */
+	uint64_t seen_backoff; /* ms of the last wait, 0 after a success */
+	int64_t last_pushed;   /* every message up to it was pushed */
+	int64_t known_room;    /* every room up to it has its sockets joined */
+	int want_push;         /* a hint came: read past last_pushed */
+	uint64_t hints;        /* hints since the last tick (logged by -v) */
 	int stopping;
 	struct db *ckpt_db; /* checkpoints only, in ckpt_work's thread */
 	uv_work_t ckpt_work;

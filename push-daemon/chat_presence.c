@@ -283,9 +283,11 @@ chat_presence_query(void *arg, const char *data, size_t len)
 /*
  * Write the last_seen of the users who left, in one transaction. A user
  * deleted meanwhile reads NOTFOUND and is skipped. When the database is
- * busy or full the transaction is rolled back and the whole queue stays
- * for the next turn, cut to its newest CHAT_SEEN_MAX entries; any other
- * storage error drops it (logged where it happened).
+ * busy or full the transaction is rolled back and the whole queue stays,
+ * cut to its newest CHAT_SEEN_MAX entries, for a turn after "seen_retry":
+ * 1 s later, doubling up to 16 s, so that a lock held by another process
+ * does not stall every turn for busy_timeout. Any other storage error
+ * drops the queue (logged where it happened).
  */
 void
 chat_presence_seen_flush(struct chat_app *a)
@@ -305,8 +307,14 @@ chat_presence_seen_flush(struct chat_app *a)
 	}
 	if (e != CHAT_ERR_BUSY && e != CHAT_ERR_FULL) {
 		a->nseen = 0;
+		a->seen_backoff = 0;
 		return;
 	}
+	if (a->seen_backoff == 0)
+		a->seen_backoff = CHAT_SEEN_RETRY_MS;
+	else if (a->seen_backoff < CHAT_SEEN_RETRY_MAX)
+		a->seen_backoff *= 2;
+	a->seen_retry = uv_now(a->loop) + a->seen_backoff;
 	if (a->nseen > CHAT_SEEN_MAX) {
 		drop = a->nseen - CHAT_SEEN_MAX;
 		log_warnx(

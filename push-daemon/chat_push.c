@@ -293,7 +293,7 @@ chat_push_turn_as(struct chat_app *a, int force)
 	}
 	if (store)
 		chat_push_answer(a);
-	if (a->nseen > 0)
+	if (a->nseen > 0 && uv_now(a->loop) >= a->seen_retry)
 		chat_presence_seen_flush(a);
 	chat_wal_poke(a, CHAT_WAL_OWN);
 }
