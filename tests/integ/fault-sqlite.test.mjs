@@ -12,7 +12,7 @@
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync }
     from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post } from './lib/api.mjs';
 import { ack, closeAll, connect, until } from './lib/sio.mjs';
+import { holdLock } from './lib/sqlitelock.mjs';
 
 const stacks = [];
 const cleanups = [];
@@ -44,22 +45,6 @@ function sqlAt(db, stmt) {
 	    { encoding: 'utf8' });
 	assert.equal(r.status, 0, `sqlite3: ${r.stderr}`);
 	return r.stdout.trim();
-}
-
-// Hold SQLite's write lock on "db" from another process until release().
-async function holdLock(db) {
-	const p = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-	let out = '';
-	p.stdout.on('data', (d) => { out += d; });
-	p.stderr.on('data', (d) => { out += d; });
-	const exited = new Promise((res) => p.on('exit', res));
-	p.stdin.write('.timeout 10000\nBEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
-	await until(() => out.includes('locked'), 15000, 'the lock',
-	    () => out);
-	return async () => {
-		p.stdin.end('COMMIT;\n');
-		assert.equal(await exited, 0, out);
-	};
 }
 
 describe('SQLite busy', () => {

@@ -15,11 +15,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startStackOwnDaemon } from './lib/pushd.mjs';
 import { newUser } from './lib/api.mjs';
 import { closeAll, connect, until } from './lib/sio.mjs';
+import { holdLock } from './lib/sqlitelock.mjs';
 
 let st;
 before(async () => {
@@ -35,23 +35,6 @@ after(async () => {
 const lastSeen = (id) => Number(st.sql('SELECT last_seen FROM users ' +
     `WHERE id = ${Number(id)}`).trim());
 
-// Hold SQLite's write lock on the service database until release().
-async function holdLock() {
-	const p = spawn('sqlite3', [join(st.var, 'chat.db')],
-	    { stdio: ['pipe', 'pipe', 'pipe'] });
-	let out = '';
-	p.stdout.on('data', (d) => { out += d; });
-	p.stderr.on('data', (d) => { out += d; });
-	const exited = new Promise((res) => p.on('exit', res));
-	p.stdin.write('.timeout 10000\nBEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
-	await until(() => out.includes('locked'), 15000, 'the lock',
-	    () => out);
-	return async () => {
-		p.stdin.end('COMMIT;\n');
-		assert.equal(await exited, 0, out);
-	};
-}
-
 describe('last_seen batches', () => {
 	test('a busy database keeps the batch for a later turn', async () => {
 		const u = await newUser(st.url);
@@ -61,7 +44,7 @@ describe('last_seen batches', () => {
 		assert.equal(lastSeen(u.id), 0);
 		const busy = () => (st.pushd.output()
 		    .match(/db_begin: database is locked/g) ?? []).length;
-		const release = await holdLock();
+		const release = await holdLock(join(st.var, 'chat.db'));
 		const n0 = busy();
 		const t0 = Date.now();
 		s.close();

@@ -35,6 +35,26 @@ after(async () => {
 // About 12 KB per push: 4000 three-byte characters.
 const BIG = '€'.repeat(4000);
 
+// REST-post BIG messages from "a" into "room", four at a time, until the
+// daemon drops user "slow" (b1, another member's socket, sees it go
+// offline): at most ~36 MB, far more than the socket buffers between a
+// client and the daemon hold. The ids posted, in posting order.
+async function floodUntilDropped(a, room, b1, slow, what) {
+	const ids = [];
+	const gone = () => b1.rec.of('user_status').some((x) =>
+		x.user_id === slow.id && x.is_online === false);
+	for (let i = 0; i < 3000 && !gone(); i += 4) {
+		const res = await Promise.all([0, 1, 2, 3].map((k) =>
+			post(U, a, room.id, `${i + k} ${BIG}`)));
+		for (const x of res) {
+			assert.equal(x.status, 201, x.text.slice(0, 200));
+			ids.push(x.body.id);
+		}
+	}
+	await until(gone, 30000, what, () => `${ids.length} messages sent`);
+	return ids;
+}
+
 describe('slow reader', () => {
 	test('is disconnected while a normal reader gets everything',
 	    async () => {
@@ -49,22 +69,9 @@ describe('slow reader', () => {
 		'slow user online');
 		r.ws.pause();
 
-		// REST posts, four at a time, until the daemon gives up on
-		// the slow reader: at most ~36 MB, far more than the socket
-		// buffers between it and the daemon hold.
-		const ids = [];
-		const slowGone = () => b1.rec.of('user_status').some((x) =>
-			x.user_id === slow.id && x.is_online === false);
-		for (let i = 0; i < 3000 && !slowGone(); i += 4) {
-			const res = await Promise.all([0, 1, 2, 3].map((k) =>
-				post(U, a, room.id, `${i + k} ${BIG}`)));
-			for (const x of res) {
-				assert.equal(x.status, 201, x.text.slice(0, 200));
-				ids.push(x.body.id);
-			}
-		}
-		await until(slowGone, 30000, 'the slow reader dropped',
-		    () => `${ids.length} messages sent`);
+		// REST posts until the daemon gives up on the slow reader.
+		const ids = await floodUntilDropped(a, room, b1, slow,
+		    'the slow reader dropped');
 		// The normal reader kept everything, in order, and gets more.
 		const more = await post(U, a, room.id, 'after the drop');
 		ids.push(more.body.id);
@@ -104,19 +111,8 @@ describe('slow polling reader', () => {
 		'slow user online');
 
 		// Never polls again while the room gets ~12 KB messages.
-		const ids = [];
-		const slowGone = () => b1.rec.of('user_status').some((x) =>
-			x.user_id === slow.id && x.is_online === false);
-		for (let i = 0; i < 3000 && !slowGone(); i += 4) {
-			const res = await Promise.all([0, 1, 2, 3].map((k) =>
-				post(U, a, room.id, `${i + k} ${BIG}`)));
-			for (const x of res) {
-				assert.equal(x.status, 201, x.text.slice(0, 200));
-				ids.push(x.body.id);
-			}
-		}
-		await until(slowGone, 30000, 'the slow poller dropped',
-		    () => `${ids.length} messages sent`);
+		const ids = await floodUntilDropped(a, room, b1, slow,
+		    'the slow poller dropped');
 		const r = await fetch(q);
 		assert.equal(r.status, 400);
 		assert.deepEqual(await r.json(),
