@@ -218,6 +218,14 @@ upload_store_sweep(struct upload_store *s, struct db *db)
 		          sizeof(UPLOAD_TMP_PREFIX) - 1) == 0;
 		if (!tmp && (db == NULL || !upload_name_is_final(de->d_name)))
 			continue;
+		/*
+		 * Almost every final name has its row: skip those with one
+		 * indexed lookup, without opening the file. The check under
+		 * the lock below is the one that decides.
+		 */
+		if (!tmp &&
+		    db_media_exists(db, de->d_name) != CHAT_ERR_NOTFOUND)
+			continue;
 		fd = openat(s->dirfd, de->d_name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		/* A symlink under our prefix is never ours: drop the link. */
