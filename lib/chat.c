@@ -263,33 +263,14 @@ chat_msg_check_client_id(json_t *detail, const char *loc0, const char *s)
 		}
 }
 
-/*
- * 1 when "url" has the shape of a stored upload: "/media/", 32 lower-case
- * hex digits (128 random bits), ".", 2..5 lower-case letters or digits.
- */
+/* 1 when "url" is "/media/" and the shape of a stored upload's name. */
 static int
 chat_media_url_shape(const char *url)
 {
 	static const char prefix[] = "/media/";
-	const char *p;
-	size_t i;
 
-	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
-		return 0;
-	p = url + sizeof(prefix) - 1;
-	for (i = 0; i < 32; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') ||
-		        (p[i] >= 'a' && p[i] <= 'f')))
-			return 0;
-	p += 32;
-	if (*p++ != '.')
-		return 0;
-	for (i = 0; p[i] != '\0'; i++)
-		if (i == 5 ||
-		    !((p[i] >= '0' && p[i] <= '9') ||
-		        (p[i] >= 'a' && p[i] <= 'z')))
-			return 0;
-	return i >= 2;
+	return strncmp(url, prefix, sizeof(prefix) - 1) == 0 &&
+	    valid_media_name(url + sizeof(prefix) - 1);
 }
 
 /*

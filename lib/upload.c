@@ -30,13 +30,14 @@
 #include "fault.h"
 #include "log.h"
 #include "upload.h"
+#include "valid.h"
 #include "xmalloc.h"
 
 #define UPLOAD_MAGIC_FLAGS                                                     \
 	(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CDF |      \
 	    MAGIC_NO_CHECK_ELF | MAGIC_NO_CHECK_TAR | MAGIC_NO_CHECK_JSON |    \
 	    MAGIC_NO_CHECK_CSV)
-#define UPLOAD_HEX_LEN 32 /* 128 random bits */
+#define UPLOAD_HEX_LEN VALID_MEDIA_HEX /* 128 random bits */
 
 /* The only types that can ever be stored, and their extensions. */
 static const struct upload_type {
@@ -160,11 +161,7 @@ upload_name_is_final(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < UPLOAD_HEX_LEN; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') ||
-		        (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	if (name[i] != '.')
+	if (!valid_media_name(name))
 		return 0;
 	for (i = 0; i < UPLOAD_NTYPES; i++)
 		if (strcmp(name + UPLOAD_HEX_LEN + 1, upload_types[i].ext) == 0)
@@ -173,19 +170,16 @@ upload_name_is_final(const char *name)
 }
 
 /*
- * Whether the sweep may remove "name", a file of the store opened as "fd"
- * (-1 for a symlink) and locked: a temp file always; a final-named file
- * only when "db" has no media row for it.
+ * Whether the sweep may remove "name", a final-named file of the store
+ * opened as "fd" (-1 for a symlink) and locked: only when "db" has no
+ * media row for it.
  */
 static int
-upload_sweep_removable(struct db *db, const char *name, int fd)
+upload_sweep_orphan(struct db *db, const char *name, int fd)
 {
 	struct stat st;
 	enum chat_err e;
 
-	if (strncmp(name, UPLOAD_TMP_PREFIX, sizeof(UPLOAD_TMP_PREFIX) - 1) ==
-	    0)
-		return 1;
 	/* Unlinked by its uploader after a failed commit: nothing to do. */
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_nlink == 0)
@@ -242,7 +236,7 @@ upload_store_sweep(struct upload_store *s, struct db *db)
 			close(fd);
 			continue;
 		}
-		if (upload_sweep_removable(db, de->d_name, fd)) {
+		if (tmp || upload_sweep_orphan(db, de->d_name, fd)) {
 			if (unlinkat(s->dirfd, de->d_name, 0) == 0)
 				n++;
 			else if (errno != ENOENT)

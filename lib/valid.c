@@ -161,3 +161,23 @@ valid_text(const char *s, size_t len, size_t min, size_t max)
 	n = valid_utf8_chars(s, len);
 	return n >= min && n <= max;
 }
+
+int
+valid_media_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < VALID_MEDIA_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	s += VALID_MEDIA_HEX;
+	if (*s++ != '.')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 5 ||
+		    !((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'z')))
+			return 0;
+	return i >= 2;
+}

@@ -16,6 +16,7 @@
 #define VALID_NAME_MAX      100  /* room name, characters */
 #define VALID_FULLNAME_MAX  100
 #define VALID_CLIENT_ID_MAX 64
+#define VALID_MEDIA_HEX     32 /* hex digits (128 random bits) of a media name */
 
 /* 3-32 characters of [A-Za-z0-9_.-]. */
 int valid_username(const char *s);
@@ -30,5 +31,8 @@ size_t valid_utf8_chars(const char *s, size_t len);
 /* UTF-8 text of "min".."max" code points without control characters
  * other than \n, \r, \t. */
 int valid_text(const char *s, size_t len, size_t min, size_t max);
+/* The shape of a stored upload's name: VALID_MEDIA_HEX lower-case hex
+ * digits, ".", then an extension of 2-5 lower-case letters or digits. */
+int valid_media_name(const char *s);
 
 #endif

@@ -229,6 +229,41 @@ START_TEST(test_lower)
 }
 END_TEST
 
+START_TEST(test_media_name)
+{
+	static const char *const good[] = {
+	    "0123456789abcdef0123456789abcdef.png",
+	    "ffffffffffffffffffffffffffffffff.webp",
+	    "00000000000000000000000000000000.mp4",
+	    "0123456789abcdef0123456789abcdef.ab",
+	    "0123456789abcdef0123456789abcdef.abcde",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "0123456789abcdef0123456789abcdef",
+	    "0123456789abcdef0123456789abcdef.",
+	    "0123456789abcdef0123456789abcdef.p",
+	    "0123456789abcdef0123456789abcdef.abcdef",
+	    "0123456789ABCDEF0123456789abcdef.png",
+	    "0123456789abcdef0123456789abcde.png",
+	    "0123456789abcdef0123456789abcdefa.png",
+	    "0123456789abcdef0123456789abcdeg.png",
+	    "0123456789abcdef0123456789abcdef.PNG",
+	    "0123456789abcdef0123456789abcdef.p-g",
+	    "0123456789abcdef0123456789abcdef.png/",
+	    "0123456789abcdef0123456789abcdef..png",
+	    "../23456789abcdef0123456789abcdef.png",
+	    ".tmp-456789abcdef0123456789abcdef.png",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(valid_media_name(good[i]), "%s refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!valid_media_name(bad[i]), "%s accepted", bad[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -243,6 +278,7 @@ main(void)
 	tcase_add_test(tc, test_username);
 	tcase_add_test(tc, test_email);
 	tcase_add_test(tc, test_lower);
+	tcase_add_test(tc, test_media_name);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
