@@ -668,7 +668,7 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 	struct eio_sess *s;
 	const char *q, *sid;
 	char cors[EIO_CORS_MAX];
-	int method = req->parser.method, websocket, code;
+	int method = req->parser.method, websocket, code, allowed;
 
 	q = strchr(req->url, '?');
 	if (!eio_path_match(e, req->url,
@@ -677,17 +677,23 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 		goto out;
 	}
 	q = q != NULL ? q + 1 : "";
-	if (!eio_cors(e, req, cors, sizeof(cors))) {
-		eio_error(c, 403, 4, NULL);
+	allowed = eio_cors(e, req, cors, sizeof(cors));
+	/* A preflight: 204 for any origin, the headers for allowed ones. */
+	if (method == HTTP_OPTIONS) {
+		if (!allowed)
+			cors[0] = '\0';
+		else if (cors[0] != '\0')
+			strncat(cors,
+			    "Access-Control-Allow-Methods: GET, POST, "
+			    "OPTIONS\r\n"
+			    "Access-Control-Allow-Headers: Authorization, "
+			    "Content-Type\r\nAccess-Control-Max-Age: 7200\r\n",
+			    sizeof(cors) - strlen(cors) - 1);
+		http_conn_respond(c, 204, cors, NULL, NULL, 0);
 		goto out;
 	}
-	if (method == HTTP_OPTIONS) {
-		strncat(cors,
-		    "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-		    "Access-Control-Allow-Headers: Authorization, "
-		    "Content-Type\r\nAccess-Control-Max-Age: 7200\r\n",
-		    sizeof(cors) - strlen(cors) - 1);
-		http_conn_respond(c, 204, cors, NULL, NULL, 0);
+	if (!allowed) {
+		eio_error(c, 403, 4, NULL);
 		goto out;
 	}
 	if (http_req_eio_params(req, q, &f, &sid, &websocket, &code) == -1) {

@@ -152,11 +152,15 @@ for (const web of ['nginx', 'lighttpd']) {
 				    'access-control-max-age') ?? '', /^[1-9]\d*$/,
 				    path);
 			}
-			const u = await call(U, 'OPTIONS', '/auth/login',
-			    { headers: { Origin: EVIL,
-				    'Access-Control-Request-Method': 'POST' } });
-			assert.equal(u.status, 204);
-			assertNoCors(u, 'unlisted preflight');
+			for (const path of ['/auth/login',
+				'/socket.io/?EIO=4&transport=polling']) {
+				const u = await call(U, 'OPTIONS', path,
+				    { headers: { Origin: EVIL,
+					    'Access-Control-Request-Method':
+						'POST' } });
+				assert.equal(u.status, 204, path);
+				assertNoCors(u, `unlisted preflight ${path}`);
+			}
 		});
 
 		test('upload and /media/ fetch: CORS, cross-origin resource',
