@@ -4,8 +4,10 @@
 // limit on the auth endpoints with the default burst of 60, the
 // application's failed-login limits (per account and client address, and
 // per account for addresses that never logged in to it), its own
-// per-address auth limit with IPv6 clients counted per /64, and the
-// per-user message limit. Every 429 is JSON with a Retry-After header.
+// per-address auth limit with IPv6 clients counted per /64, the per-user
+// message limit, and the per-user limits on rooms created and members
+// named (with the 422 of unknown members naming at most 10). Every 429 is
+// JSON with a Retry-After header.
 // Client addresses other than 127.0.0.1 are set as REMOTE_ADDR by talking
 // FastCGI to the workers' socket directly.
 
@@ -223,5 +225,87 @@ describe('application per-address auth limit (auth_addr_limit)', () => {
 		assert429(await login('2001:db8:5:6:1:2:3:4'));
 		const r = await login('2001:db8:5:7::1');
 		assert.equal(r.status, 401, r.text);
+	});
+});
+
+describe('room limits per user', () => {
+	let st;
+	let U;
+	after(async () => { await st?.stop(); });
+	const create = (user, json) => call(U, 'POST', '/chat/chat_rooms/',
+	    { token: user.token, json });
+	const roomsOf = (u) => Number(st.sql('SELECT count(*) FROM members ' +
+	    `WHERE user_id = ${Number(u.id)};`));
+
+	// The default bursts; rates slow enough that nothing refills
+	// meanwhile.
+	test('rooms created: the 31st in a burst gets 429', async () => {
+		st = await startStack({ set: { room_create_burst: '30',
+			room_create_rate: '0.0001', members_named_burst: '1000',
+			members_named_rate: '0.0001' } });
+		U = st.url;
+		const [a, b, c] = [await newUser(U), await newUser(U),
+			await newUser(U)];
+		const p = await create(a, { is_private: true,
+			members: [b.email] });
+		assert.equal(p.status, 201, p.text);
+		for (let i = 1; i < 30; i++) {
+			const r = await create(a, { name: `r${i}`, members: [] });
+			assert.equal(r.status, 201, `room ${i}: ${r.text}`);
+		}
+		assert429(await create(a, { name: 'r30', members: [] }));
+		assert429(await create(a, { is_private: true,
+			members: [c.email] }));
+		assert.equal(roomsOf(a), 30);
+		// Finding the existing private chat creates nothing.
+		const again = await create(a, { is_private: true,
+			members: [b.username] });
+		assert.equal(again.status, 200, again.text);
+		assert.equal(again.body.id, p.body.id);
+		// Another user is not affected.
+		const o = await create(b, { name: 'theirs', members: [c.email] });
+		assert.equal(o.status, 201, o.text);
+	});
+
+	const ghostNames = (n) => Array.from({ length: n },
+	    (_, i) => uniq(`ghost${i}_`));
+
+	test('members named: 1000 names (unknown ones too) spend the ' +
+	    'burst, then one more gets 429', async () => {
+		const [d, e, f] = [await newUser(U), await newUser(U),
+			await newUser(U)];
+		const r = await create(d, { name: 'probe',
+			members: ghostNames(1000) });
+		assert.equal(r.status, 422, r.text.slice(0, 300));
+		assert429(await create(d, { name: 'one', members: [e.email] }));
+		assert429(await create(d, { is_private: true,
+			members: [e.email] }));
+		// A room of one names nobody.
+		const solo = await create(d, { name: 'solo', members: [] });
+		assert.equal(solo.status, 201, solo.text);
+		// Another user's budget is their own.
+		const ok = await create(e, { name: 'ok', members: [f.email] });
+		assert.equal(ok.status, 201, ok.text);
+	});
+
+	test('unknown members: the 422 names the first 10', async () => {
+		const [g, h] = [await newUser(U), await newUser(U)];
+		const ghosts = ghostNames(999);
+		const r = await create(g, { name: 'probe', members: [h.email,
+			...ghosts] });
+		assert.equal(r.status, 422, r.text.slice(0, 300));
+		assert.equal(r.body.detail.length, 1);
+		assert.deepEqual(r.body.detail[0].loc, ['body', 'members']);
+		const msg = r.body.detail[0].msg;
+		assert.ok(msg.length < 400, msg.slice(0, 400));
+		assert.equal(msg, 'Unknown users: ' +
+		    `${ghosts.slice(0, 10).join(', ')}, and more`);
+		// 10 unknown or fewer are all named.
+		const u = await newUser(U);
+		const few = await create(u, { name: 'few', members: [h.email,
+			...ghosts.slice(0, 10)] });
+		assert.equal(few.status, 422, few.text);
+		assert.equal(few.body.detail[0].msg, 'Unknown users: ' +
+		    ghosts.slice(0, 10).join(', '));
 	});
 });
