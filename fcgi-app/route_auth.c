@@ -227,13 +227,13 @@ route_auth_login(struct req *r)
 	json_t *body = NULL;
 	struct db_user u;
 	size_t i;
-	int found = 0;
+	int found = 0, have_addr;
 	enum chat_err e;
 
 	if (route_auth_addr_limit(r) == -1 ||
 	    route_auth_login_fields(r, &f, &body, &login, &password) == -1)
 		goto out;
-	valid_addr_key(r->remote, addr);
+	have_addr = valid_addr_key(r->remote, addr);
 	if ((e = db_user_by_login(db, login, &u)) == CHAT_OK) {
 		found = 1;
 		l.account = xasprintf("loginfail:%lld", (long long)u.id);
@@ -253,9 +253,14 @@ route_auth_login(struct req *r)
 		req_unauthorized(r, "Incorrect email or password");
 		goto out;
 	}
-	/* The login stands whatever these writes return. */
+	/*
+	 * The login stands whatever these writes return. Without a client
+	 * address nothing is recorded: every such client shares "-", which
+	 * would let them all past the account's limit.
+	 */
 	if (db_begin(db) == CHAT_OK) {
-		e = db_login_addr_add(db, u.id, addr, r->now_ms);
+		e = have_addr ? db_login_addr_add(db, u.id, addr, r->now_ms)
+		              : CHAT_OK;
 		if (e == CHAT_OK && passwd_needs_rehash(u.pass_hash) &&
 		    passwd_hash(password, strlen(password), hash) == 0)
 			e = db_user_set_hash(db, u.id, hash);

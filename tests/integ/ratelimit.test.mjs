@@ -156,6 +156,9 @@ describe('application limits', () => {
 			    password } });
 		const k = await login('203.0.113.9', a.password);
 		assert.equal(k.status, 200, k.text);
+		// Without REMOTE_ADDR: logged in, but never remembered.
+		const none = await login('', a.password);
+		assert.equal(none.status, 200, none.text);
 		// 12 failures, each from its own address: no pair is limited.
 		for (let i = 0; i < 12; i++) {
 			const r = await login(`198.51.100.${10 + i}`,
@@ -165,6 +168,7 @@ describe('application limits', () => {
 		assert429(await login('198.51.100.50', a.password));
 		assert429(await login('198.51.100.10', a.password));
 		assert429(await login('2001:db8:9::1', 'wrong-pw'));
+		assert429(await login('', a.password));
 		for (const remote of ['203.0.113.9', '127.0.0.1']) {
 			const r = await login(remote, a.password);
 			assert.equal(r.status, 200, `${remote}: ${r.text}`);
