@@ -88,6 +88,7 @@ static const struct conf_key conf_keys[] = {
     INT(auth_burst, 1, MILLION, "60"),
     RATE(auth_rate, MILLION, "2"),
     INT(login_fail_max, 1, MILLION, "20"),
+    INT(login_fail_account_max, 1, MILLION, "100"),
     INT(msg_burst, 1, MILLION, "300"),
     RATE(msg_rate, MILLION, "20"),
     INT(upload_burst, 1, MILLION, "20"),
@@ -95,6 +96,10 @@ static const struct conf_key conf_keys[] = {
     INT(catchup_max, 1, 100000, "1000"),
     INT(rooms_per_user_max, 1, 100000, "1000"),
     INT(room_members_max, 2, 100000, "1000"),
+    INT(room_create_burst, 1, MILLION, "30"),
+    RATE(room_create_rate, MILLION, "0.1"),
+    INT(members_named_burst, 1, MILLION, "1000"),
+    RATE(members_named_rate, MILLION, "1"),
     STR(upload_types, 1, 4096,
         "image/png image/jpeg image/gif image/webp video/mp4 audio/mpeg "
         "audio/ogg application/pdf"),

@@ -104,6 +104,17 @@ static const char *const db_migrations[] = {
     "UPDATE ratelimit SET full_ms = updated_ms + 86400000;\n"
     "CREATE INDEX ratelimit_full ON ratelimit (full_ms);\n"
     "PRAGMA user_version = 2;\n",
+    /*
+     * 3: the client addresses (IPv4, or an IPv6 /64) that logged in to
+     * each account, which the failed-login limit of the account spares.
+     */
+    "CREATE TABLE login_addrs (\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  addr TEXT NOT NULL,\n"
+    "  last_ms INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (user_id, addr)\n"
+    ") WITHOUT ROWID;\n"
+    "PRAGMA user_version = 3;\n",
 };
 _Static_assert(
     sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
@@ -203,6 +214,17 @@ static const char *const db_sql[STMT__MAX] = {
     [STMT_RATE_PRUNE] =
         "DELETE FROM ratelimit WHERE key IN (SELECT key FROM ratelimit "
         "WHERE full_ms <= ?1 ORDER BY full_ms LIMIT ?2)",
+    [STMT_LOGIN_ADDR_IS] = "SELECT 1 FROM login_addrs "
+                           "WHERE user_id = ?1 AND addr = ?2",
+    [STMT_LOGIN_ADDR_PUT] =
+        "INSERT INTO login_addrs (user_id, addr, last_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (user_id, addr) DO UPDATE SET "
+        "last_ms = max(last_ms, excluded.last_ms)",
+    /* Through the primary key: at most ?2 + 1 rows of one user. */
+    [STMT_LOGIN_ADDR_TRIM] =
+        "DELETE FROM login_addrs WHERE user_id = ?1 AND addr NOT IN "
+        "(SELECT addr FROM login_addrs WHERE user_id = ?1 "
+        "ORDER BY last_ms DESC, addr LIMIT ?2)",
 };
 
 /*

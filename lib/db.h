@@ -16,7 +16,7 @@
 
 #include "chat.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /*
  * The WAL's bounds. The push daemon checkpoints once its commits leave
@@ -246,5 +246,19 @@ enum chat_err db_rate_take(struct db *db, const char *key, double burst,
 #define DB_RATE_PRUNE_EVERY 16
 #define DB_RATE_PRUNE_MAX   32
 enum chat_err db_rate_prune(struct db *db, int64_t now_ms, int max);
+
+/*
+ * Login addresses: the client addresses (valid_addr_key()) from which
+ * account "user" logged in, the DB_LOGIN_ADDRS_MAX most recent of each
+ * account. db_login_addr_known() is CHAT_OK for one of them, else
+ * CHAT_ERR_NOTFOUND (a read, no transaction of its own).
+ * db_login_addr_add() records a login at "now_ms" and forgets the oldest
+ * address past the bound, inside the open transaction or one of its own.
+ */
+#define DB_LOGIN_ADDRS_MAX 32
+enum chat_err db_login_addr_known(
+    struct db *db, int64_t user, const char *addr);
+enum chat_err db_login_addr_add(
+    struct db *db, int64_t user, const char *addr, int64_t now_ms);
 
 #endif

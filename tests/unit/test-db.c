@@ -142,8 +142,8 @@ START_TEST(test_refuse_newer)
 END_TEST
 
 /*
- * A version 1 database (ratelimit without full_ms) migrates to the
- * current version and keeps its buckets for a day.
+ * A version 1 database (ratelimit without full_ms, no login_addrs)
+ * migrates to the current version and keeps its buckets for a day.
  */
 START_TEST(test_migrate_v1)
 {
@@ -151,6 +151,7 @@ START_TEST(test_migrate_v1)
 
 	db_free(db);
 	traw_exec("DROP INDEX ratelimit_full;"
+	          "DROP TABLE login_addrs;"
 	          "ALTER TABLE ratelimit DROP COLUMN full_ms;"
 	          "INSERT INTO ratelimit VALUES ('k', 1.5, 1000);"
 	          "PRAGMA user_version = 1;");
@@ -162,6 +163,7 @@ START_TEST(test_migrate_v1)
 	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
 	                          "name = 'ratelimit_full'"),
 	    1);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM login_addrs"), 0);
 	db_free(db);
 }
 END_TEST
