@@ -518,10 +518,10 @@ db_migrate_clashes(struct db *db)
  * transaction, so that processes opening a new file at once do not race.
  * Refuses a database written by a newer schema, and one below
  * DB_VERSION_NOCASE whose usernames clash regardless of case. Foreign keys
- * must be off (a table is rebuilt by dropping it while other tables name
- * its rows); the migration must leave no more rows naming a missing
- * parent than it found. Returns 0, or -1 after logging with nothing
- * changed.
+ * are turned off (a table is rebuilt by dropping it while other tables
+ * name its rows), and the caller turns them on again; the migration must
+ * leave no more rows naming a missing parent than it found. Returns 0, or
+ * -1 after logging with nothing changed.
  */
 static int
 db_migrate(struct db *db)
@@ -529,7 +529,9 @@ db_migrate(struct db *db)
 	int64_t v, fk_before = 0, fk_after = 0;
 	int ran = 0;
 
-	if (db_script(db, "BEGIN IMMEDIATE") == -1)
+	/* Off whatever SQLite was built with (a no-op in a transaction). */
+	if (db_script(db, "PRAGMA foreign_keys = OFF") == -1 ||
+	    db_script(db, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if (db_pragma(db, "PRAGMA user_version", &v) == -1)
 		goto fail;
