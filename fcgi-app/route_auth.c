@@ -66,7 +66,8 @@ route_auth_taken(struct db *db, const char *login)
 
 /*
  * POST /auth/signup: validate, refuse a taken e-mail (checked first) or
- * username with 400, hash the password and answer 201 with the user.
+ * username with 400, each taken in any case (the lookups and the unique
+ * columns ignore case), hash the password and answer 201 with the user.
  */
 void
 route_auth_signup(struct req *r)
