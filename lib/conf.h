@@ -63,6 +63,7 @@ struct conf {
 	int64_t max_payload;   /* bytes per Engine.IO payload */
 	int64_t max_connections;
 	int64_t max_connections_per_addr; /* per client address */
+	int64_t sockets_per_user_max;     /* Socket.IO sockets per user */
 	int64_t send_queue_max;           /* bytes queued per connection */
 	int64_t handshake_timeout; /* ms to finish the HTTP request/upgrade */
 	int64_t ws_frame_burst;    /* WebSocket frames per connection */

@@ -124,7 +124,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.ping_timeout, 20000);
 	ck_assert_int_eq(c.max_payload, 1000000);
 	ck_assert_int_eq(c.max_connections, 20000);
-	ck_assert_int_eq(c.max_connections_per_addr, 256);
+	ck_assert_int_eq(c.max_connections_per_addr, 4096);
+	ck_assert_int_eq(c.sockets_per_user_max, 64);
 	ck_assert_int_eq(c.send_queue_max, 1024 * 1024);
 	ck_assert_int_eq(c.handshake_timeout, 10000);
 	ck_assert_int_eq(c.ws_frame_burst, 1000);
@@ -445,6 +446,7 @@ START_TEST(test_sample_parses_to_defaults)
 	SAME_INT(max_payload);
 	SAME_INT(max_connections);
 	SAME_INT(max_connections_per_addr);
+	SAME_INT(sockets_per_user_max);
 	SAME_INT(send_queue_max);
 	SAME_INT(handshake_timeout);
 	SAME_INT(ws_frame_burst);

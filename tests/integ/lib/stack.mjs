@@ -31,6 +31,8 @@ const RELAXED = {
 	members_named_rate: '100000',
 	// Every test client comes from 127.0.0.1.
 	max_connections_per_addr: '1000000',
+	// Tests open many sockets of one user (the soak: thousands).
+	sockets_per_user_max: '1000000',
 };
 
 const running = new Set();
