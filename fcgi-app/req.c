@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_status.h"
 #include "log.h"
 #include "req.h"
 #include "reqval.h"
@@ -340,40 +341,6 @@ req_header(struct req *r, const char *fmt, ...)
 	r->headers[r->nheaders++] = s;
 }
 
-/* The reason phrase of "status". */
-static const char *
-req_status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 204:
-		return "No Content";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 413:
-		return "Content Too Large";
-	case 422:
-		return "Unprocessable Entity";
-	case 429:
-		return "Too Many Requests";
-	case 503:
-		return "Service Unavailable";
-	case 507:
-		return "Insufficient Storage";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 void
 req_send(struct req *r)
 {
@@ -400,7 +367,7 @@ req_send(struct req *r)
 	    "Content-Type: application/json; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n",
-	    r->status, req_status_text(r->status), len);
+	    r->status, http_status_text(r->status), len);
 	FCGX_PutStr(head, n, o);
 	for (i = 0; i < r->nheaders; i++) {
 		FCGX_PutS(r->headers[i], o);

@@ -18,14 +18,21 @@
 #include "xmalloc.h"
 
 #define ROUTE_ROOM_MSGS 50 /* messages shown with one room */
+/*
+ * Unknown logins named in a create's 422: naming them all would tell a
+ * caller which of a thousand names exist in one request; the
+ * members-named bucket bounds how many names a caller can try.
+ */
+#define ROUTE_ROOM_UNKNOWN_MAX 10
 
 /* The members of a room being created, resolved from logins. */
 struct room_members {
 	int64_t *ids;        /* other users, without the creator, no repeats */
 	const char **logins; /* as sent for each of ids[] (borrowed) */
 	size_t n;
-	char *other;   /* username of the first other user */
-	char *unknown; /* "a@x, bob": logins that match no user */
+	char *other;     /* username of the first other user */
+	char *unknown;   /* "a@x, bob": the first unknown logins */
+	size_t nunknown; /* logins that match no user, all of them */
 };
 
 static void
@@ -39,8 +46,9 @@ route_room_members_finish(struct room_members *m)
 
 /*
  * Resolve the logins of the JSON array "list" into "m", leaving out
- * "self" and repeats and collecting unknown logins. Returns CHAT_OK (with
- * m->unknown possibly set) or a storage error.
+ * "self" and repeats, counting unknown logins and collecting the first
+ * ROUTE_ROOM_UNKNOWN_MAX of them. Returns CHAT_OK (with m->unknown
+ * possibly set) or a storage error.
  */
 static enum chat_err
 route_room_members_resolve(
@@ -60,6 +68,8 @@ route_room_members_resolve(
 		login = json_string_value(v);
 		if ((e = db_user_by_login(db, login, &u)) ==
 		    CHAT_ERR_NOTFOUND) {
+			if (m->nunknown++ >= ROUTE_ROOM_UNKNOWN_MAX)
+				continue;
 			s = xasprintf("%s%s%s", m->unknown ? m->unknown : "",
 			    m->unknown ? ", " : "", login);
 			free(m->unknown);
@@ -126,40 +136,87 @@ route_room_full_errors(json_t *errs, const struct room_members *m,
 }
 
 /*
+ * Take "cost" tokens of the caller's bucket "<what>:<user id>" (0 only
+ * checks that one is left); a cost above "burst" takes the whole burst,
+ * so that a long list needs a full bucket rather than never passing.
+ * Inside an open transaction it joins it. Returns CHAT_OK, CHAT_ERR_RATE
+ * with the 429 set, or a storage error with nothing set.
+ */
+static enum chat_err
+route_room_take(
+    struct req *r, const char *what, int64_t burst, double rate, size_t cost)
+{
+	double retry = 0, c = (double)cost;
+	enum chat_err e;
+	char *key;
+
+	if (c > (double)burst)
+		c = (double)burst;
+	key = xasprintf("%s:%lld", what, (long long)r->user.id);
+	e = db_rate_take(
+	    r->app->db, key, (double)burst, rate, c, r->now_ms, &retry);
+	free(key);
+	if (e == CHAT_ERR_RATE)
+		req_rate_limited(r, retry);
+	return e;
+}
+
+/*
  * POST /chat/chat_rooms: 201 with a new room and "messages": [], or 200
  * with the existing private chat of the pair and its latest messages.
  * Finding and creating a private chat share one write transaction, so two
  * concurrent requests cannot both create it. A new room of more than
  * room_members_max members, or with a member or creator already in
  * rooms_per_user_max rooms, is 422 (the latter counted in that transaction).
+ *
+ * Two buckets of the caller bound how fast rooms can be filled and names
+ * tried (429): "named:<id>" is charged every entry of "members" before
+ * any is looked up, so unknown and repeated names cost too, and
+ * "roomnew:<id>" one token per room created, in the create's transaction
+ * (a refused create gives it back; finding the existing private chat
+ * costs none). A group create checks the latter first, so that a caller
+ * out of rooms does not spend names.
  */
 void
 route_room_create(struct req *r)
 {
 	struct db *db = r->app->db;
 	const struct conf *cf = &r->app->conf;
-	struct room_members m = {NULL, NULL, 0, NULL, NULL};
+	struct room_members m = {NULL, NULL, 0, NULL, NULL, 0};
 	json_t *body = NULL, *errs = NULL, *out = NULL;
 	const char *name;
 	char *defname = NULL;
 	unsigned char *full = NULL;
 	int is_private, existing = 0;
 	int64_t room = 0;
+	size_t named;
 	enum chat_err e;
 
 	if (req_json_object(r, &body) == -1)
 		goto out;
 	errs = json_array();
 	reqval_room(errs, body, cf->room_members_max, &is_private);
-	if (json_array_size(errs) == 0 &&
-	    (e = route_room_members_resolve(
-	         db, json_object_get(body, "members"), r->user.id, &m)) !=
-	        CHAT_OK) {
-		req_fail(r, e);
-		goto out;
+	if (json_array_size(errs) == 0) {
+		named = json_array_size(json_object_get(body, "members"));
+		e = CHAT_OK;
+		if (!is_private)
+			e = route_room_take(r, "roomnew", cf->room_create_burst,
+			    cf->room_create_rate, 0);
+		if (e == CHAT_OK && named > 0)
+			e = route_room_take(r, "named", cf->members_named_burst,
+			    cf->members_named_rate, named);
+		if (e == CHAT_OK)
+			e = route_room_members_resolve(db,
+			    json_object_get(body, "members"), r->user.id, &m);
+		if (e != CHAT_OK) {
+			if (e != CHAT_ERR_RATE)
+				req_fail(r, e);
+			goto out;
+		}
 	}
 	if (json_array_size(errs) == 0 && m.unknown != NULL) {
-		defname = xasprintf("Unknown users: %s", m.unknown);
+		defname = xasprintf("Unknown users: %s%s", m.unknown,
+		    m.nunknown > ROUTE_ROOM_UNKNOWN_MAX ? ", and more" : "");
 		req_verr_add(errs, req_loc("body", "members"), defname,
 		    "value_error", NULL);
 	} else if (json_array_size(errs) == 0 && is_private && m.n != 1)
@@ -193,7 +250,9 @@ route_room_create(struct req *r)
 	    (e = db_room_private_find(db, r->user.id, m.ids[0], &room)) ==
 	        CHAT_OK)
 		existing = 1;
-	if (e == CHAT_ERR_NOTFOUND) {
+	if (e == CHAT_ERR_NOTFOUND &&
+	    (e = route_room_take(r, "roomnew", cf->room_create_burst,
+	         cf->room_create_rate, 1)) == CHAT_OK) {
 		full = xcalloc(m.n + 1, sizeof(*full));
 		e = db_room_create(db, name, is_private, r->user.id, m.ids, m.n,
 		    cf->rooms_per_user_max, r->now_ms, &room, full);
@@ -207,7 +266,7 @@ route_room_create(struct req *r)
 			    errs, &m, full, cf->rooms_per_user_max);
 			req_invalid(r, errs);
 			errs = NULL;
-		} else
+		} else if (e != CHAT_ERR_RATE) /* its 429 is set */
 			req_fail(r, e);
 		goto out;
 	}

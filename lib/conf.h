@@ -38,17 +38,24 @@ struct conf {
 	int64_t auth_addr_limit;  /* 1: enforce per-address auth limit here */
 	int64_t auth_burst;       /* per address */
 	double auth_rate;         /* per address, per second */
-	int64_t login_fail_max;   /* failed logins per account per minute */
+	int64_t login_fail_max;   /* failed logins, account+address, a min */
 	int64_t msg_burst;        /* per user */
 	double msg_rate;          /* per user, per second */
 	int64_t upload_burst;     /* per user */
 	double upload_rate;       /* per user, per second */
 	int64_t catchup_max;      /* messages replayed on connect */
 	char *upload_types;       /* space-separated MIME allowlist */
+	/* Failed logins of an account from every address, an hour. */
+	int64_t login_fail_account_max;
 
 	/* Rooms: every room of a user is loaded at their socket's CONNECT. */
 	int64_t rooms_per_user_max; /* rooms a user may be in to join more */
 	int64_t room_members_max;   /* members of a new room, creator too */
+	/* Rooms created and members named per user; rates per second. */
+	int64_t room_create_burst;
+	double room_create_rate;
+	int64_t members_named_burst;
+	double members_named_rate;
 
 	/* Push daemon. */
 	int64_t ping_interval; /* ms */
@@ -56,6 +63,7 @@ struct conf {
 	int64_t max_payload;   /* bytes per Engine.IO payload */
 	int64_t max_connections;
 	int64_t max_connections_per_addr; /* per client address */
+	int64_t sockets_per_user_max;     /* Socket.IO sockets per user */
 	int64_t send_queue_max;           /* bytes queued per connection */
 	int64_t handshake_timeout; /* ms to finish the HTTP request/upgrade */
 	int64_t ws_frame_burst;    /* WebSocket frames per connection */

@@ -104,7 +104,82 @@ static const char *const db_migrations[] = {
     "UPDATE ratelimit SET full_ms = updated_ms + 86400000;\n"
     "CREATE INDEX ratelimit_full ON ratelimit (full_ms);\n"
     "PRAGMA user_version = 2;\n",
+    /*
+     * 3: user and room ids are never used again, even after a deletion of
+     * the newest rows (AUTOINCREMENT, as for messages: a deleted user's
+     * token would otherwise name the next user to sign up), and usernames
+     * are unique regardless of case (NOCASE, as for e-mails; ASCII only, as
+     * valid_username() allows), while each keeps the spelling it was given.
+     * SQLite gives a table AUTOINCREMENT only by building it again: new
+     * table, copy with every id, drop, rename, with foreign keys off
+     * (db_migrate()). db_migrate() first refuses a database whose usernames
+     * clash. Each sequence starts above every id of the table still named
+     * anywhere, so that the rows a deleted user or room left behind can
+     * never be taken over.
+     */
+    "CREATE TABLE users_new (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  email TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  full_name TEXT,\n"
+    "  pass_hash TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  last_seen INTEGER NOT NULL DEFAULT 0,\n"
+    "  tokens_valid_after INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "INSERT INTO users_new (id, username, email, full_name, pass_hash, "
+    "created_at, last_seen, tokens_valid_after) SELECT id, username, "
+    "email, full_name, pass_hash, created_at, last_seen, "
+    "tokens_valid_after FROM users;\n"
+    "DROP TABLE users;\n"
+    "ALTER TABLE users_new RENAME TO users;\n"
+    "CREATE TABLE rooms_new (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  name TEXT NOT NULL,\n"
+    "  is_private INTEGER NOT NULL CHECK (is_private IN (0, 1)),\n"
+    "  created_by INTEGER REFERENCES users(id),\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  last_activity INTEGER NOT NULL,\n"
+    "  pair_lo INTEGER,\n"
+    "  pair_hi INTEGER,\n"
+    "  UNIQUE (pair_lo, pair_hi)\n"
+    ");\n"
+    "INSERT INTO rooms_new (id, name, is_private, created_by, created_at, "
+    "last_activity, pair_lo, pair_hi) SELECT id, name, is_private, "
+    "created_by, created_at, last_activity, pair_lo, pair_hi FROM rooms;\n"
+    "DROP TABLE rooms;\n"
+    "ALTER TABLE rooms_new RENAME TO rooms;\n"
+    "DELETE FROM sqlite_sequence WHERE name IN ('users', 'rooms');\n"
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'users', max("
+    "(SELECT ifnull(max(id), 0) FROM users), "
+    "(SELECT ifnull(max(user_id), 0) FROM members), "
+    "(SELECT ifnull(max(sender_id), 0) FROM messages), "
+    "(SELECT ifnull(max(uploader_id), 0) FROM media), "
+    "(SELECT ifnull(max(max(ifnull(created_by, 0), ifnull(pair_hi, 0))), 0) "
+    "FROM rooms));\n"
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'rooms', max("
+    "(SELECT ifnull(max(id), 0) FROM rooms), "
+    "(SELECT ifnull(max(room_id), 0) FROM members), "
+    "(SELECT ifnull(max(room_id), 0) FROM messages));\n"
+    "PRAGMA user_version = 3;\n",
+    /*
+     * 4: the client addresses (IPv4, or an IPv6 /64) that logged in to
+     * each account, which the failed-login limit of the account spares.
+     */
+    "CREATE TABLE login_addrs (\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  addr TEXT NOT NULL,\n"
+    "  last_ms INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (user_id, addr)\n"
+    ") WITHOUT ROWID;\n"
+    "PRAGMA user_version = 4;\n",
 };
+
+/*
+ * The first schema version whose usernames are unique regardless of case:
+ * db_migrate() checks for clashes before migrating a database below it.
+ */
+#define DB_VERSION_NOCASE 3
 _Static_assert(
     sizeof(db_migrations) / sizeof(db_migrations[0]) == DB_SCHEMA_VERSION,
     "one migration per schema version");
@@ -128,9 +203,28 @@ static const char *const db_sql[STMT__MAX] = {
                          "pass_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_USER_BY_ID] = USER_COLS "WHERE id = ?1",
     [STMT_USER_BY_EMAIL] = USER_COLS "WHERE email = ?1",
+    /* The column's NOCASE: any case finds the name. */
     [STMT_USER_BY_USERNAME] = USER_COLS "WHERE username = ?1",
     [STMT_USER_SET_HASH] = "UPDATE users SET pass_hash = ?2 WHERE id = ?1",
     [STMT_USER_SET_LAST_SEEN] = "UPDATE users SET last_seen = ?2 WHERE id = ?1",
+    /*
+     * The statements of db_open_admin() too, whose schema may be older than
+     * DB_VERSION_NOCASE: they name only users.id and users.username, and
+     * spell out every collation. Names that are one name regardless of
+     * case: each account, by name then id.
+     */
+    [STMT_USER_CLASHES] =
+        "SELECT id, username FROM users WHERE username COLLATE NOCASE IN "
+        "(SELECT username FROM users GROUP BY username COLLATE NOCASE "
+        "HAVING count(*) > 1) ORDER BY username COLLATE NOCASE, id",
+    /* The exact spelling first, then any other case. */
+    [STMT_USER_NAMED] = "SELECT id, username FROM users "
+                        "WHERE username = ?1 COLLATE NOCASE "
+                        "ORDER BY username = ?1 COLLATE BINARY DESC, id",
+    [STMT_USER_NAME_OTHER] = "SELECT id, username FROM users "
+                             "WHERE username = ?1 COLLATE NOCASE "
+                             "AND id <> ?2 ORDER BY id LIMIT 1",
+    [STMT_USER_RENAME] = "UPDATE users SET username = ?2 WHERE id = ?1",
     [STMT_USER_ROOMS] = "SELECT room_id FROM members WHERE user_id = ?1 "
                         "ORDER BY room_id",
     [STMT_USER_ROOMS_NEWEST] = "SELECT room_id FROM members "
@@ -203,6 +297,17 @@ static const char *const db_sql[STMT__MAX] = {
     [STMT_RATE_PRUNE] =
         "DELETE FROM ratelimit WHERE key IN (SELECT key FROM ratelimit "
         "WHERE full_ms <= ?1 ORDER BY full_ms LIMIT ?2)",
+    [STMT_LOGIN_ADDR_IS] = "SELECT 1 FROM login_addrs "
+                           "WHERE user_id = ?1 AND addr = ?2",
+    [STMT_LOGIN_ADDR_PUT] =
+        "INSERT INTO login_addrs (user_id, addr, last_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (user_id, addr) DO UPDATE SET "
+        "last_ms = max(last_ms, excluded.last_ms)",
+    /* Through the primary key: at most ?2 + 1 rows of one user. */
+    [STMT_LOGIN_ADDR_TRIM] =
+        "DELETE FROM login_addrs WHERE user_id = ?1 AND addr NOT IN "
+        "(SELECT addr FROM login_addrs WHERE user_id = ?1 "
+        "ORDER BY last_ms DESC, addr LIMIT ?2)",
 };
 
 /*
@@ -338,17 +443,117 @@ out:
 }
 
 /*
+ * Store in "*n" the number of rows PRAGMA foreign_key_check reports: rows
+ * naming a parent row that does not exist. Returns 0, or -1 after logging.
+ */
+static int
+db_fk_count(struct db *db, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*n = 0;
+	rc = sqlite3_prepare_v2(
+	    db->h, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			(*n)++;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, rc, __func__);
+		return -1;
+	}
+	return 0;
+}
+
+#define DB_CLASH_LOG_MAX 200 /* db_migrate_clash(): accounts logged */
+
+/* What db_migrate_clash() counted, and whether it logs what it counts. */
+struct db_clash_log {
+	size_t n;
+	int print;
+};
+
+/*
+ * db_user_clash_each() callback of db_migrate_clashes(): count one
+ * account, and log it (the first DB_CLASH_LOG_MAX) once listing is on.
+ */
+static void
+db_migrate_clash(void *arg, int64_t id, const char *username)
+{
+	char name[LOG_CLIENT_MAX * 4 + 8];
+	struct db_clash_log *cl = arg;
+
+	if (cl->print && cl->n < DB_CLASH_LOG_MAX)
+		log_warnx("  user %lld \"%s\"", (long long)id,
+		    log_escape(name, sizeof(name), username, strlen(username)));
+	cl->n++;
+}
+
+/*
+ * Refuse a database whose usernames are not unique regardless of case,
+ * logging every account that shares its name with another (ids and
+ * names, at most DB_CLASH_LOG_MAX) and how to rename them: such a database
+ * is never changed without its administrator. The query runs a second
+ * time to list what the first found. Returns 0 when no names clash, or -1
+ * after logging.
+ */
+static int
+db_migrate_clashes(struct db *db)
+{
+	struct db_clash_log cl = {0, 0};
+	sqlite3_stmt *st = NULL;
+	enum chat_err e;
+	int rc;
+
+	rc =
+	    sqlite3_prepare_v2(db->h, db_sql[STMT_USER_CLASHES], -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(db, rc, __func__);
+		return -1;
+	}
+	e = db_user_clash_each(db, st, db_migrate_clash, &cl, __func__);
+	if (e == CHAT_OK && cl.n > 0) {
+		log_warnx("%s: usernames must be unique regardless of case, "
+		          "and %zu accounts (id, name) share theirs with "
+		          "another:",
+		    __func__, cl.n);
+		cl.n = 0;
+		cl.print = 1;
+		e = db_user_clash_each(db, st, db_migrate_clash, &cl, __func__);
+		if (cl.n > DB_CLASH_LOG_MAX)
+			log_warnx("  and %zu more (chat-admin clashes lists "
+			          "them all)",
+			    cl.n - DB_CLASH_LOG_MAX);
+		log_warnx(
+		    "%s: rename all but one account of each name with "
+		    "chat-admin rename-user OLD NEW (INSTALL), then start "
+		    "again; nothing was changed",
+		    __func__);
+	}
+	sqlite3_finalize(st);
+	return e == CHAT_OK && cl.n == 0 ? 0 : -1;
+}
+
+/*
  * Create or migrate the schema to DB_SCHEMA_VERSION in one BEGIN IMMEDIATE
  * transaction, so that processes opening a new file at once do not race.
- * Refuses a database written by a newer schema. Returns 0, or -1 after
- * logging with nothing changed.
+ * Refuses a database written by a newer schema, and one below
+ * DB_VERSION_NOCASE whose usernames clash regardless of case. Foreign keys
+ * are turned off (a table is rebuilt by dropping it while other tables
+ * name its rows), and the caller turns them on again; the migration must
+ * leave no more rows naming a missing parent than it found. Returns 0, or
+ * -1 after logging with nothing changed.
  */
 static int
 db_migrate(struct db *db)
 {
-	int64_t v;
+	int64_t v, fk_before = 0, fk_after = 0;
+	int ran = 0;
 
-	if (db_script(db, "BEGIN IMMEDIATE") == -1)
+	/* Off whatever SQLite was built with (a no-op in a transaction). */
+	if (db_script(db, "PRAGMA foreign_keys = OFF") == -1 ||
+	    db_script(db, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if (db_pragma(db, "PRAGMA user_version", &v) == -1)
 		goto fail;
@@ -358,11 +563,16 @@ db_migrate(struct db *db)
 		    __func__, (long long)v, DB_SCHEMA_VERSION);
 		goto fail;
 	}
+	if (v > 0 && v < DB_VERSION_NOCASE && db_migrate_clashes(db) == -1)
+		goto fail;
+	if (v > 0 && v < DB_SCHEMA_VERSION && db_fk_count(db, &fk_before) == -1)
+		goto fail;
 	for (; v < DB_SCHEMA_VERSION; v++) {
 		log_info("%s: migrating schema to version %lld", __func__,
 		    (long long)v + 1);
 		if (db_script(db, db_migrations[v]) == -1)
 			goto fail;
+		ran = 1;
 	}
 	if (db_pragma(db, "PRAGMA user_version", &v) == -1)
 		goto fail;
@@ -371,6 +581,18 @@ db_migrate(struct db *db)
 		    (long long)v);
 		goto fail;
 	}
+	if (ran && db_fk_count(db, &fk_after) == -1)
+		goto fail;
+	if (fk_after > fk_before) {
+		log_warnx("%s: the migration left %lld rows naming a missing "
+		          "row (PRAGMA foreign_key_check), %lld before",
+		    __func__, (long long)fk_after, (long long)fk_before);
+		goto fail;
+	}
+	if (fk_before > 0)
+		log_warnx("%s: %lld rows name a row that does not exist "
+		          "(PRAGMA foreign_key_check); kept as they were",
+		    __func__, (long long)fk_before);
 	if (db_script(db, "COMMIT") == -1)
 		goto fail;
 	return 0;
@@ -451,13 +673,14 @@ db_open(const char *path, int busy_ms)
 		    mode);
 		goto fail;
 	}
+	/* Foreign keys on only once migrated: db_migrate(). */
 	if (db_script(db,
 	        "PRAGMA synchronous = NORMAL;"
-	        "PRAGMA foreign_keys = ON;"
 	        "PRAGMA journal_size_limit = " DB_STR(DB_WAL_LIMIT) ";") ==
 	        -1 ||
 	    db_pragma(db, "PRAGMA page_size", &db->page_size) == -1 ||
-	    db_migrate(db) == -1)
+	    db_migrate(db) == -1 ||
+	    db_script(db, "PRAGMA foreign_keys = ON;") == -1)
 		goto fail;
 	db->busy_ms = busy_ms;
 	db->ckpt_next = DB_WAL_AUTO_PAGES;
@@ -465,6 +688,56 @@ db_open(const char *path, int busy_ms)
 	for (i = 0; i < STMT__MAX; i++) {
 		rc = sqlite3_prepare_v3(db->h, db_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			db_error(db, rc, __func__);
+			goto fail;
+		}
+	}
+	return db;
+fail:
+	db_free(db);
+	return NULL;
+}
+
+/*
+ * Open the database at "path" for chat-admin, as db.h says. Only the
+ * statements that every schema version runs are prepared; the others stay
+ * NULL, which db_free() and any misuse (SQLITE_MISUSE) take harmlessly.
+ */
+struct db *
+db_open_admin(const char *path, int busy_ms)
+{
+	static const enum db_stmt stable[] = {STMT_BEGIN, STMT_COMMIT,
+	    STMT_ROLLBACK, STMT_BEGIN_READ, STMT_USER_CLASHES, STMT_USER_NAMED,
+	    STMT_USER_NAME_OTHER, STMT_USER_RENAME};
+	struct db *db;
+	int64_t v;
+	size_t i;
+	int rc;
+
+	db = xcalloc(1, sizeof(*db));
+	rc = sqlite3_open_v2(
+	    path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("%s: %s: %s", __func__, path,
+		    db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, busy_ms);
+	db->busy_ms = busy_ms;
+	if (db_script(db, "PRAGMA foreign_keys = ON;") == -1 ||
+	    db_pragma(db, "PRAGMA user_version", &v) == -1)
+		goto fail;
+	if (v < 1 || v > DB_SCHEMA_VERSION) {
+		log_warnx("%s: %s: schema version %lld: not a database this "
+		          "program knows (1 to %d)",
+		    __func__, path, (long long)v, DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = 0; i < sizeof(stable) / sizeof(stable[0]); i++) {
+		rc = sqlite3_prepare_v3(db->h, db_sql[stable[i]], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->st[stable[i]], NULL);
 		if (rc != SQLITE_OK) {
 			db_error(db, rc, __func__);
 			goto fail;

@@ -16,7 +16,7 @@
 
 #include "chat.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 4
 
 /*
  * The WAL's bounds. The push daemon checkpoints once its commits leave
@@ -53,6 +53,15 @@ struct db_user {
  * Returns a new handle, or NULL after logging.
  */
 struct db *db_open(const char *path, int busy_ms);
+/*
+ * Open the existing database at "path" for the administration program
+ * (chat-admin) without migrating it: a database whose usernames clash
+ * regardless of case cannot be migrated until they are renamed. The
+ * schema may be any version from 1 to DB_SCHEMA_VERSION, so only
+ * db_user_clashes(), db_user_rename() and the transaction functions may
+ * use the handle. Returns a new handle, or NULL after logging.
+ */
+struct db *db_open_admin(const char *path, int busy_ms);
 void db_free(struct db *db);
 
 /*
@@ -116,13 +125,36 @@ enum chat_err db_user_insert(struct db *db, const char *username,
     const char *email, const char *full_name, const char *pass_hash,
     int64_t now_ms, int64_t *id);
 enum chat_err db_user_by_id(struct db *db, int64_t id, struct db_user *u);
-/* "login" is an e-mail (matched case-insensitively) or a username. */
+/*
+ * "login" is an e-mail or a username, each matched regardless of case
+ * (usernames are unique regardless of case and keep their spelling).
+ */
 enum chat_err db_user_by_login(
     struct db *db, const char *login, struct db_user *u);
 enum chat_err db_user_set_hash(struct db *db, int64_t id, const char *hash);
 enum chat_err db_user_set_last_seen(struct db *db, int64_t id, int64_t ms);
 /* {"id","username","email","full_name"}; new reference. */
 json_t *db_user_json(const struct db_user *u);
+/*
+ * Call "fn" (unless NULL) with "arg", the id and the username (borrowed
+ * for the call) of every account whose username is another's regardless
+ * of case, by name then id, and store their number in "*n". Only a database
+ * older than the rule can hold any (db_open() refuses to migrate it).
+ */
+enum chat_err db_user_clashes(struct db *db,
+    void (*fn)(void *arg, int64_t id, const char *username), void *arg,
+    size_t *n);
+/*
+ * Rename the user called "from" to "to" (valid, checked by the caller) in
+ * one transaction. "from" is matched in its exact spelling first, else in
+ * any case when that finds one account only; CHAT_ERR_NOTFOUND when it
+ * finds none, CHAT_ERR_EXISTS when several (give the exact spelling).
+ * CHAT_ERR_USERNAME_TAKEN when "to" is another account's name regardless
+ * of case, writing nothing. On CHAT_OK "*id" is the account renamed; a
+ * "to" equal to its name, byte for byte, changes nothing.
+ */
+enum chat_err db_user_rename(
+    struct db *db, const char *from, const char *to, int64_t *id);
 
 /*
  * Rooms and members. db_room_create() answers CHAT_ERR_LIMIT, writing
@@ -246,5 +278,19 @@ enum chat_err db_rate_take(struct db *db, const char *key, double burst,
 #define DB_RATE_PRUNE_EVERY 16
 #define DB_RATE_PRUNE_MAX   32
 enum chat_err db_rate_prune(struct db *db, int64_t now_ms, int max);
+
+/*
+ * Login addresses: the client addresses (valid_addr_key()) from which
+ * account "user" logged in, the DB_LOGIN_ADDRS_MAX most recent of each
+ * account. db_login_addr_known() is CHAT_OK for one of them, else
+ * CHAT_ERR_NOTFOUND (a read, no transaction of its own).
+ * db_login_addr_add() records a login at "now_ms" and forgets the oldest
+ * address past the bound, inside the open transaction or one of its own.
+ */
+#define DB_LOGIN_ADDRS_MAX 32
+enum chat_err db_login_addr_known(
+    struct db *db, int64_t user, const char *addr);
+enum chat_err db_login_addr_add(
+    struct db *db, int64_t user, const char *addr, int64_t now_ms);
 
 #endif

@@ -37,6 +37,10 @@ enum db_stmt {
 	STMT_USER_BY_USERNAME,
 	STMT_USER_SET_HASH,
 	STMT_USER_SET_LAST_SEEN,
+	STMT_USER_CLASHES,
+	STMT_USER_NAMED,
+	STMT_USER_NAME_OTHER,
+	STMT_USER_RENAME,
 	STMT_USER_ROOMS,
 	STMT_USER_ROOMS_NEWEST,
 	STMT_USER_PEERS,
@@ -65,6 +69,9 @@ enum db_stmt {
 	STMT_RATE_GET,
 	STMT_RATE_PUT,
 	STMT_RATE_PRUNE,
+	STMT_LOGIN_ADDR_IS,
+	STMT_LOGIN_ADDR_PUT,
+	STMT_LOGIN_ADDR_TRIM,
 	STMT__MAX
 };
 
@@ -96,6 +103,10 @@ enum chat_err db_max_id(
     struct db *db, enum db_stmt s, int64_t *id, const char *func);
 json_t *db_col_json(sqlite3_stmt *st, int i);
 json_t *db_time_json(int64_t ms, int zero_is_null);
+/* db_user_clashes() on the STMT_USER_CLASHES query "st" (db_user.c). */
+enum chat_err db_user_clash_each(struct db *db, sqlite3_stmt *st,
+    void (*fn)(void *arg, int64_t id, const char *username), void *arg,
+    const char *func);
 
 /*
  * The JSON text twins of db_col_json() and db_msg_json(), in db_msg.c for

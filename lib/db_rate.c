@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The shared token buckets of the rate limits, kept in SQLite so that every
- * worker and the push daemon draw from the same ones. It runs only the
+ * worker and the push daemon draw from the same ones, and the addresses
+ * each account logged in from, which its failed-login limit spares. It
+ * runs only the
  * statements of db_sql[] in db.c, inside the caller's transaction or one of
  * its own, and never builds SQL.
  */
@@ -93,4 +95,52 @@ db_rate_prune(struct db *db, int64_t now_ms, int max)
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int(st, 2, max);
 	return db_write(db, st, 0, CHAT_OK, __func__);
+}
+
+enum chat_err
+db_login_addr_known(struct db *db, int64_t user, const char *addr)
+{
+	sqlite3_stmt *st = db->st[STMT_LOGIN_ADDR_IS];
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, user)) ||
+	    (rc = sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW)
+		e = rc == SQLITE_DONE ? CHAT_ERR_NOTFOUND
+		                      : db_error(db, rc, __func__);
+	db_done(st);
+	return e;
+}
+
+/*
+ * The upsert and the trim share one transaction, so the bound holds
+ * whatever the concurrent logins of the account.
+ */
+enum chat_err
+db_login_addr_add(struct db *db, int64_t user, const char *addr, int64_t now_ms)
+{
+	sqlite3_stmt *st = db->st[STMT_LOGIN_ADDR_PUT];
+	enum chat_err e;
+	int rc;
+
+	if ((e = db_begin(db)) != CHAT_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, user)) ||
+	    (rc = sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC)) ||
+	    (rc = sqlite3_bind_int64(st, 3, now_ms)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto fail;
+	db_done(st);
+	st = db->st[STMT_LOGIN_ADDR_TRIM];
+	if ((rc = sqlite3_bind_int64(st, 1, user)) ||
+	    (rc = sqlite3_bind_int(st, 2, DB_LOGIN_ADDRS_MAX)) ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto fail;
+	db_done(st);
+	return db_end(db, CHAT_OK);
+fail:
+	e = db_error(db, rc, __func__);
+	db_done(st);
+	return db_end(db, e);
 }

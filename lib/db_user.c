@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The users table: sign-up, lookup by id or login, password hash and last
- * seen updates, and the public user object. It runs only the statements of
- * db_sql[] in db.c, and writes through db_begin()/db_end(); it never builds
- * SQL, and never puts the password hash in JSON.
+ * seen updates, the public user object, and the administration program's
+ * listing of names that clash regardless of case and renaming. It runs only the
+ * statements of db_sql[] in db.c, and writes through db_begin()/db_end(); it
+ * never builds SQL, and never puts the password hash in JSON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -129,7 +130,7 @@ db_user_by_id(struct db *db, int64_t id, struct db_user *u)
 
 /*
  * Usernames cannot hold '@' and e-mails must, so "login" is looked up as an
- * e-mail (NOCASE column) when it has one and as a username otherwise.
+ * e-mail when it has one and as a username otherwise, both NOCASE columns.
  */
 enum chat_err
 db_user_by_login(struct db *db, const char *login, struct db_user *u)
@@ -173,6 +174,153 @@ db_user_set_last_seen(struct db *db, int64_t id, int64_t ms)
 		return db_error(db, rc, __func__);
 	}
 	return db_write(db, st, 1, CHAT_OK, __func__);
+}
+
+/*
+ * Step the bound query "st" (columns id, username), calling "fn" for each
+ * row, and reset it. Returns CHAT_OK, or the storage error logged for
+ * "func".
+ */
+enum chat_err
+db_user_clash_each(struct db *db, sqlite3_stmt *st,
+    void (*fn)(void *arg, int64_t id, const char *username), void *arg,
+    const char *func)
+{
+	const unsigned char *name;
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((name = sqlite3_column_text(st, 1)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		fn(arg, sqlite3_column_int64(st, 0), (const char *)name);
+	}
+	if (rc != SQLITE_DONE)
+		e = db_error(db, rc, func);
+	db_done(st);
+	return e;
+}
+
+/* db_user_clashes(): count, then pass the row on. */
+struct db_user_clash_ctx {
+	void (*fn)(void *arg, int64_t id, const char *username);
+	void *arg;
+	size_t n;
+};
+
+static void
+db_user_clash_count(void *arg, int64_t id, const char *username)
+{
+	struct db_user_clash_ctx *c = arg;
+
+	c->n++;
+	if (c->fn != NULL)
+		c->fn(c->arg, id, username);
+}
+
+enum chat_err
+db_user_clashes(struct db *db,
+    void (*fn)(void *arg, int64_t id, const char *username), void *arg,
+    size_t *n)
+{
+	struct db_user_clash_ctx c = {fn, arg, 0};
+	enum chat_err e;
+
+	e = db_user_clash_each(
+	    db, db->st[STMT_USER_CLASHES], db_user_clash_count, &c, __func__);
+	*n = c.n;
+	return e;
+}
+
+/*
+ * The id of the account db_user_rename() means by "from": the first row of
+ * STMT_USER_NAMED (the exact spelling sorts first) when it is exact or the
+ * only one. CHAT_ERR_NOTFOUND, CHAT_ERR_EXISTS (several in other cases
+ * only) or a storage error otherwise.
+ */
+static enum chat_err
+db_user_named(struct db *db, const char *from, int64_t *id)
+{
+	sqlite3_stmt *st = db->st[STMT_USER_NAMED];
+	const unsigned char *name;
+	enum chat_err e = CHAT_OK;
+	int rc, exact;
+
+	if ((rc = sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC)) !=
+	    SQLITE_OK) {
+		db_done(st);
+		return db_error(db, rc, __func__);
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		name = sqlite3_column_text(st, 1);
+		exact = name != NULL && strcmp((const char *)name, from) == 0;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && !exact)
+			e = CHAT_ERR_EXISTS;
+		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			e = db_error(db, rc, __func__);
+	} else if (rc == SQLITE_DONE)
+		e = CHAT_ERR_NOTFOUND;
+	else
+		e = db_error(db, rc, __func__);
+	db_done(st);
+	return e;
+}
+
+/*
+ * CHAT_ERR_USERNAME_TAKEN when an account other than "id" is called
+ * "name" regardless of case, CHAT_OK when none is, or a storage error.
+ */
+static enum chat_err
+db_user_name_other(struct db *db, const char *name, int64_t id)
+{
+	sqlite3_stmt *st = db->st[STMT_USER_NAME_OTHER];
+	enum chat_err e = CHAT_OK;
+	int rc;
+
+	if ((rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC)) ||
+	    (rc = sqlite3_bind_int64(st, 2, id))) {
+		db_done(st);
+		return db_error(db, rc, __func__);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = CHAT_ERR_USERNAME_TAKEN;
+	else if (rc != SQLITE_DONE)
+		e = db_error(db, rc, __func__);
+	db_done(st);
+	return e;
+}
+
+/*
+ * As db.h says. The check for another account of the same name runs in
+ * the transaction of the write, so that a signup between the two cannot
+ * take the name (a schema below DB_VERSION_NOCASE has no index to refuse
+ * it).
+ */
+enum chat_err
+db_user_rename(struct db *db, const char *from, const char *to, int64_t *id)
+{
+	sqlite3_stmt *st = db->st[STMT_USER_RENAME];
+	enum chat_err e;
+	int64_t uid = 0;
+	int rc;
+
+	if ((e = db_begin(db)) != CHAT_OK)
+		return e;
+	if ((e = db_user_named(db, from, &uid)) != CHAT_OK ||
+	    (e = db_user_name_other(db, to, uid)) != CHAT_OK)
+		return db_end(db, e);
+	if ((rc = sqlite3_bind_int64(st, 1, uid)) ||
+	    (rc = sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC))) {
+		db_done(st);
+		return db_end(db, db_error(db, rc, __func__));
+	}
+	e = db_write(db, st, 1, CHAT_ERR_USERNAME_TAKEN, __func__);
+	if ((e = db_end(db, e)) == CHAT_OK)
+		*id = uid;
+	return e;
 }
 
 /* The public user object; NULL after logging on bad UTF-8. */

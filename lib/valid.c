@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Pure validators of client input: user names, e-mail addresses and UTF-8
- * text. They only read the bytes they are given (valid_lower() writes them)
- * and never allocate, log or depend on the locale, so they can run on any
- * untrusted input and be fuzzed on their own (with lib/utf8, as pure).
+ * Pure validators of client input: user names, e-mail addresses, UTF-8
+ * text and client addresses. They only read the bytes they are given
+ * (valid_lower() writes them) and never allocate, log or depend on the locale,
+ * so they can run on any untrusted input and be fuzzed on their own (with
+ * lib/utf8, as pure).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -180,4 +183,31 @@ valid_media_name(const char *s)
 		        (s[i] >= 'a' && s[i] <= 'z')))
 			return 0;
 	return i >= 2;
+}
+
+int
+valid_addr_key(const char *s, char key[VALID_ADDR_KEY_MAX])
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint8_t a[16];
+	size_t n;
+
+	if (s != NULL && inet_pton(AF_INET, s, a) == 1 &&
+	    inet_ntop(AF_INET, a, key, VALID_ADDR_KEY_MAX) != NULL)
+		return 1;
+	if (s != NULL && inet_pton(AF_INET6, s, a) == 1) {
+		if (memcmp(a, mapped, sizeof(mapped)) == 0 &&
+		    inet_ntop(AF_INET, a + 12, key, VALID_ADDR_KEY_MAX) != NULL)
+			return 1;
+		memset(a + 8, 0, 8);
+		if (inet_ntop(AF_INET6, a, key, VALID_ADDR_KEY_MAX - 3) !=
+		    NULL) {
+			n = strlen(key);
+			memcpy(key + n, "/64", 4);
+			return 1;
+		}
+	}
+	memcpy(key, "-", 2);
+	return 0;
 }

@@ -116,7 +116,10 @@ out:
  * before decoding, signature, HS256, exp/nbf/iat), name an existing user,
  * and be issued at or after that user's tokens_valid_after. Anything else
  * is refused with {"message":"unauthorized"}; a database failure with
- * "Service temporarily unavailable". The socket then holds its user entry.
+ * "Service temporarily unavailable"; a user who holds sockets_per_user_max
+ * sockets already, whatever their addresses, with "too many connections"
+ * (after the token checks, so a revoked token still reads "unauthorized").
+ * The socket then holds its user entry, until chat_app_disconnect().
  */
 static int
 chat_app_connect(void *app, struct sio_socket *s, json_t *auth,
@@ -143,6 +146,12 @@ chat_app_connect(void *app, struct sio_socket *s, json_t *auth,
 	}
 	if (iat < du.tokens_valid_after)
 		goto out;
+	if (chat_presence_user_full(
+	        a, uid, (uint64_t)a->cf->sockets_per_user_max)) {
+		*refusal =
+		    json_pack("{s:s}", "message", "too many connections");
+		goto out;
+	}
 	sio_socket_set_data(s, chat_presence_user_ref(a, &du));
 	rc = 0;
 out:

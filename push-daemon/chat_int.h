@@ -131,6 +131,7 @@ void chat_wal_poke(struct chat_app *a, enum chat_wal_why why);
 void chat_wal_finish(struct chat_app *a);
 
 /* chat_presence.c: online users, user_status, last_seen. */
+int chat_presence_user_full(const struct chat_app *a, int64_t id, uint64_t max);
 struct chat_user *chat_presence_user_ref(
     struct chat_app *a, const struct db_user *du);
 void chat_presence_user_unref(struct chat_app *a, struct chat_user *u);

@@ -41,6 +41,18 @@ chat_presence_user_find(const struct chat_app *a, int64_t id)
 }
 
 /*
+ * 1 when user "id" holds "max" accepted sockets or more already: those of
+ * every namespace, as each CONNECT accepted takes one until it leaves.
+ */
+int
+chat_presence_user_full(const struct chat_app *a, int64_t id, uint64_t max)
+{
+	const struct chat_user *u = chat_presence_user_find(a, id);
+
+	return u != NULL && u->nsock >= max;
+}
+
+/*
  * The online entry of "du" with one more socket, created (and the table
  * doubled when full) on its first socket.
  */

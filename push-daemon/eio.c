@@ -659,6 +659,33 @@ eio_sess_find(struct eio *e, const char *sid)
 	return s;
 }
 
+/*
+ * Log that "req" was refused for its Origin, at most once per
+ * HTTP_LOG_EVERY with the count since the last line: which Origin and
+ * Host (escaped), and the usual cause. A browser's Origin differs from
+ * Host when a development proxy rewrites Host (Vite's changeOrigin: true)
+ * while the page stays on the proxy's origin.
+ */
+static void
+eio_origin_log(struct eio *e, const struct http_req *req)
+{
+	const char *o = req->hdr[HTTP_REQ_HDR_ORIGIN];
+	const char *host = req->hdr[HTTP_REQ_HDR_HOST];
+	char eo[LOG_CLIENT_MAX * 4 + 4], eh[LOG_CLIENT_MAX * 4 + 4];
+	uint64_t n;
+
+	if (!http_srv_log_due(&e->http, HTTP_LOG_ORIGIN, &n))
+		return;
+	log_escape(eo, sizeof(eo), o, o != NULL ? strlen(o) : 0);
+	log_escape(eh, sizeof(eh), host, host != NULL ? strlen(host) : 0);
+	log_warnx("%s: %llu request(s) refused with 403 for their Origin, "
+	          "the last: Origin \"%s\" is not in cors_origins and does "
+	          "not match Host \"%s\". A dev proxy that rewrites Host "
+	          "(e.g. Vite's changeOrigin: true) makes Origin differ from "
+	          "Host: list the origin in cors_origins, or keep Host",
+	    __func__, (unsigned long long)n, eo, eh);
+}
+
 /* http callback: a complete request on "c". */
 static void
 eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
@@ -693,6 +720,7 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 		goto out;
 	}
 	if (!allowed) {
+		eio_origin_log(e, req);
 		eio_error(c, 403, 4, NULL);
 		goto out;
 	}

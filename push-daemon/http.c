@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "http_status.h"
 #include "log.h"
 #include "ws.h"
 #include "xmalloc.h"
@@ -100,37 +101,6 @@ http_buf_unref(struct http_buf *b)
 {
 	if (b != NULL && --b->refs == 0)
 		free(b);
-}
-
-static const char *
-http_reason(int status)
-{
-	switch (status) {
-	case 101:
-		return "Switching Protocols";
-	case 200:
-		return "OK";
-	case 204:
-		return "No Content";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 413:
-		return "Payload Too Large";
-	case 426:
-		return "Upgrade Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Error";
-	}
 }
 
 /* Put "c" in the list of connections to flush at the end of the turn. */
@@ -242,7 +212,7 @@ http_conn_respond(struct http_conn *c, int status, const char *hdrs,
 		return;
 	n = snprintf(head, sizeof(head),
 	    "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
-	    http_reason(status), ctype != NULL ? "Content-Type: " : "",
+	    http_status_text(status), ctype != NULL ? "Content-Type: " : "",
 	    ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "", len,
 	    c->keep_alive ? "" : "Connection: close\r\n");
 	if (n < 0 || (size_t)n >= sizeof(head))

@@ -117,9 +117,10 @@ struct http_limits {
 
 /* Refusals logged at most once per HTTP_LOG_EVERY ms, with a count. */
 enum http_log {
-	HTTP_LOG_CONNS, /* over max_connections */
-	HTTP_LOG_ADDR,  /* over max_conns_per_addr */
-	HTTP_LOG_FLOOD, /* WebSocket frames over their rate */
+	HTTP_LOG_CONNS,  /* over max_connections */
+	HTTP_LOG_ADDR,   /* over max_conns_per_addr */
+	HTTP_LOG_FLOOD,  /* WebSocket frames over their rate */
+	HTTP_LOG_ORIGIN, /* requests refused for their Origin (eio.c) */
 	HTTP_LOG__MAX
 };
 

@@ -28,8 +28,10 @@ import socketio
 SRCDIR = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 RELAXED = {'auth_burst': '100000', 'auth_rate': '1000',
-           'login_fail_max': '100000', 'msg_burst': '100000',
-           'msg_rate': '1000'}
+           'login_fail_max': '100000', 'login_fail_account_max': '100000',
+           'msg_burst': '100000', 'msg_rate': '1000',
+           'room_create_burst': '100000', 'room_create_rate': '1000',
+           'members_named_burst': '1000000', 'members_named_rate': '100000'}
 
 results = []
 

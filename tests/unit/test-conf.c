@@ -107,6 +107,11 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.auth_burst, 60);
 	ck_assert_double_eq(c.auth_rate, 2.0);
 	ck_assert_int_eq(c.login_fail_max, 20);
+	ck_assert_int_eq(c.login_fail_account_max, 100);
+	ck_assert_int_eq(c.room_create_burst, 30);
+	ck_assert_double_eq(c.room_create_rate, 0.1);
+	ck_assert_int_eq(c.members_named_burst, 1000);
+	ck_assert_double_eq(c.members_named_rate, 1.0);
 	ck_assert_int_eq(c.msg_burst, 300);
 	ck_assert_double_eq(c.msg_rate, 20.0);
 	ck_assert_int_eq(c.upload_burst, 20);
@@ -119,7 +124,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.ping_timeout, 20000);
 	ck_assert_int_eq(c.max_payload, 1000000);
 	ck_assert_int_eq(c.max_connections, 20000);
-	ck_assert_int_eq(c.max_connections_per_addr, 256);
+	ck_assert_int_eq(c.max_connections_per_addr, 4096);
+	ck_assert_int_eq(c.sockets_per_user_max, 64);
 	ck_assert_int_eq(c.send_queue_max, 1024 * 1024);
 	ck_assert_int_eq(c.handshake_timeout, 10000);
 	ck_assert_int_eq(c.ws_frame_burst, 1000);
@@ -424,6 +430,11 @@ START_TEST(test_sample_parses_to_defaults)
 	SAME_INT(auth_burst);
 	SAME_DBL(auth_rate);
 	SAME_INT(login_fail_max);
+	SAME_INT(login_fail_account_max);
+	SAME_INT(room_create_burst);
+	SAME_DBL(room_create_rate);
+	SAME_INT(members_named_burst);
+	SAME_DBL(members_named_rate);
 	SAME_INT(msg_burst);
 	SAME_DBL(msg_rate);
 	SAME_INT(upload_burst);
@@ -435,6 +446,7 @@ START_TEST(test_sample_parses_to_defaults)
 	SAME_INT(max_payload);
 	SAME_INT(max_connections);
 	SAME_INT(max_connections_per_addr);
+	SAME_INT(sockets_per_user_max);
 	SAME_INT(send_queue_max);
 	SAME_INT(handshake_timeout);
 	SAME_INT(ws_frame_burst);

@@ -2,7 +2,9 @@
 /*
  * Unit tests of lib/db.c, each on a fresh database file set up by
  * tests/unit/dbfix.h: schema version, reopening, refusing a newer schema,
- * migration from version 1, nested transactions, SQLITE_BUSY and WAL
+ * migration from versions 1 and 2 (ids never reused, usernames that clash
+ * regardless of case refused until the administrator's handle renames
+ * them), nested transactions, SQLITE_BUSY and WAL
  * checkpoints beside a reader. Also the checks that span every
  * query file or many processes: SQL metacharacters stored literally
  * (TESTING.md 4.2 item 5), 8 processes writing the same file at once
@@ -142,8 +144,8 @@ START_TEST(test_refuse_newer)
 END_TEST
 
 /*
- * A version 1 database (ratelimit without full_ms) migrates to the
- * current version and keeps its buckets for a day.
+ * A version 1 database (ratelimit without full_ms, no login_addrs)
+ * migrates to the current version and keeps its buckets for a day.
  */
 START_TEST(test_migrate_v1)
 {
@@ -151,6 +153,7 @@ START_TEST(test_migrate_v1)
 
 	db_free(db);
 	traw_exec("DROP INDEX ratelimit_full;"
+	          "DROP TABLE login_addrs;"
 	          "ALTER TABLE ratelimit DROP COLUMN full_ms;"
 	          "INSERT INTO ratelimit VALUES ('k', 1.5, 1000);"
 	          "PRAGMA user_version = 1;");
@@ -162,6 +165,222 @@ START_TEST(test_migrate_v1)
 	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
 	                          "name = 'ratelimit_full'"),
 	    1);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM login_addrs"), 0);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * Create the test database as version 2 made it: the schema of
+ * tests/fixtures/schema-v2.sql (the tests run from the repository root).
+ */
+static void
+tload_v2(void)
+{
+	FILE *f = fopen("tests/fixtures/schema-v2.sql", "r");
+	char *sql;
+	long len;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_gt(len = ftell(f), 0);
+	rewind(f);
+	sql = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_uint_eq(fread(sql, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	traw_exec(sql);
+	free(sql);
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), 2);
+}
+
+/* The integer answer of the one-value query "sql" on the handle's own. */
+static int64_t
+tdb_int(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db->h, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * A version 2 database migrates to ids that are never reused: every row
+ * keeps its id, the rows naming a deleted parent stay as they were,
+ * foreign keys are on again afterwards, and new users and rooms get ids
+ * above every id still named anywhere, those of deleted users and rooms
+ * included (only ids that nothing names any more are unknown to the
+ * migration). Usernames become unique regardless of case.
+ */
+START_TEST(test_migrate_v2)
+{
+	struct db *db;
+	struct db_user u;
+	int64_t id, room;
+
+	tload_v2();
+	traw_exec(
+	    "INSERT INTO users (id, username, email, pass_hash, "
+	    "created_at) VALUES (1, 'alice', 'alice@example.com', 'h', 1), "
+	    "(2, 'Bob', 'bob@example.com', 'h', 1), "
+	    "(3, 'carol', 'carol@example.com', 'h', 1);"
+	    "INSERT INTO rooms VALUES (1, 'r', 0, 1, 1, 1, NULL, NULL), "
+	    "(2, 'p', 1, 1, 1, 1, 1, 2), (3, 'gone', 0, 1, 1, 1, NULL, "
+	    "NULL);"
+	    "INSERT INTO members VALUES (1, 1, 1), (1, 2, 1), (2, 1, 1), "
+	    "(2, 2, 1), (1, 3, 1), (3, 1, 1);"
+	    "INSERT INTO messages (room_id, sender_id, content, "
+	    "created_at) VALUES (1, 2, 'hi', 1), (2, 1, 'yo', 1), "
+	    "(1, 3, 'bye', 1), (3, 1, 'left', 1);"
+	    "INSERT INTO media (name, uploader_id, size, content_type, "
+	    "created_at) VALUES ('a.png', 2, 1, 'image/png', 1);"
+	    /* The newest: rows naming them are left behind. */
+	    "DELETE FROM users WHERE id = 3;"
+	    "DELETE FROM rooms WHERE id = 3;");
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM pragma_foreign_key_check"), 4);
+
+	db = topen();
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
+	ck_assert_int_eq(tdb_int(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM pragma_foreign_key_check"), 4);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
+	                          "name IN ('users', 'rooms') AND sql LIKE "
+	                          "'%id INTEGER PRIMARY KEY AUTOINCREMENT%'"),
+	    2);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM sqlite_master WHERE "
+	                          "name LIKE '%_new'"),
+	    0);
+	ck_assert_int_eq(db_user_by_login(db, "bob", &u), CHAT_OK);
+	ck_assert_int_eq(u.id, 2);
+	ck_assert_str_eq(u.username, "Bob");
+	ck_assert_str_eq(u.email, "bob@example.com");
+	db_user_finish(&u);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM members"), 6);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM messages"), 4);
+	ck_assert_int_eq(traw_int("SELECT pair_hi FROM rooms WHERE id = 2"), 2);
+	ck_assert_int_eq(traw_int("SELECT uploader_id FROM media"), 2);
+
+	ck_assert_int_eq(
+	    db_user_insert(db, "BOB", "b2@example.com", NULL, "h", 2, &id),
+	    CHAT_ERR_USERNAME_TAKEN);
+	id = tuser(db, "erin");
+	ck_assert_int_eq(id, 4);
+	room = troom(db, "new", id, NULL, 0, 2);
+	ck_assert_int_eq(room, 4);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * A database of version 2 whose usernames clash regardless of case is
+ * refused, unchanged; the administrator's handle lists the accounts and
+ * renames them, after which it migrates.
+ */
+START_TEST(test_migrate_clash)
+{
+	struct db *db;
+	int64_t id = 0;
+	size_t n = 0;
+
+	tload_v2();
+	traw_exec("INSERT INTO users (id, username, email, pass_hash, "
+	          "created_at) VALUES (1, 'alice', 'a1@example.com', 'h', 1), "
+	          "(2, 'bob', 'b@example.com', 'h', 1), "
+	          "(3, 'Alice', 'a2@example.com', 'h', 1), "
+	          "(4, 'ALICE', 'a3@example.com', 'h', 1);");
+	ck_assert_ptr_null(db_open(tpath, BUSY_MS));
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM users"), 4);
+
+	ck_assert_ptr_nonnull(db = db_open_admin(tpath, BUSY_MS));
+	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(
+	    db_user_rename(db, "aLiCe", "alice2", &id), CHAT_ERR_EXISTS);
+	ck_assert_int_eq(
+	    db_user_rename(db, "Alice", "ALICE", &id), CHAT_ERR_USERNAME_TAKEN);
+	ck_assert_int_eq(
+	    db_user_rename(db, "Alice", "BOB", &id), CHAT_ERR_USERNAME_TAKEN);
+	ck_assert_int_eq(
+	    db_user_rename(db, "nobody", "carol", &id), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(id, 0);
+	ck_assert_int_eq(db_user_rename(db, "Alice", "alice2", &id), CHAT_OK);
+	ck_assert_int_eq(id, 3);
+	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_null(db_open(tpath, BUSY_MS));
+	ck_assert_int_eq(db_user_rename(db, "ALICE", "alice3", &id), CHAT_OK);
+	ck_assert_int_eq(id, 4);
+	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), 2);
+	db_free(db);
+
+	db = topen();
+	ck_assert_int_eq(traw_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM users WHERE "
+	                          "(id, username) IN (VALUES (1, 'alice'), "
+	                          "(3, 'alice2'), (4, 'alice3'))"),
+	    3);
+	db_free(db);
+	/* The administrator's handle opens the current schema too. */
+	ck_assert_ptr_nonnull(db = db_open_admin(tpath, BUSY_MS));
+	ck_assert_int_eq(db_user_rename(db, "alice2", "Alice2", &id), CHAT_OK);
+	ck_assert_int_eq(id, 3);
+	ck_assert_int_eq(db_user_rename(db, "alice3", "ALICE2", &id),
+	    CHAT_ERR_USERNAME_TAKEN);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * The administrator's handle refuses a missing file (creating nothing), a
+ * database without a schema and one newer than this program.
+ */
+START_TEST(test_open_admin)
+{
+	ck_assert_ptr_null(db_open_admin(tpath, BUSY_MS));
+	ck_assert_int_eq(access(tpath, F_OK), -1);
+	traw_exec("CREATE TABLE t (x)");
+	ck_assert_ptr_null(db_open_admin(tpath, BUSY_MS));
+	traw_exec("DROP TABLE t");
+	db_free(topen());
+	traw_exec("PRAGMA user_version = 99");
+	ck_assert_ptr_null(db_open_admin(tpath, BUSY_MS));
+}
+END_TEST
+
+/*
+ * Ids are never used again: after the newest user and the newest room are
+ * deleted, the next ones get new ids.
+ */
+START_TEST(test_no_reuse)
+{
+	struct db *db = topen();
+	int64_t a, b, c, r1, r2, r3;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	r1 = troom(db, "one", a, NULL, 0, 1);
+	r2 = troom(db, "two", b, NULL, 0, 1);
+	traw_exec("PRAGMA foreign_keys = ON;"
+	          "DELETE FROM members WHERE room_id = (SELECT max(id) FROM "
+	          "rooms);"
+	          "DELETE FROM rooms WHERE id = (SELECT max(id) FROM rooms);"
+	          "DELETE FROM users WHERE id = (SELECT max(id) FROM users);");
+	c = tuser(db, "carol");
+	r3 = troom(db, "three", a, NULL, 0, 1);
+	ck_assert_int_gt(b, a);
+	ck_assert_int_gt(c, b);
+	ck_assert_int_gt(r2, r1);
+	ck_assert_int_gt(r3, r2);
 	db_free(db);
 }
 END_TEST
@@ -567,6 +786,10 @@ main(void)
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_refuse_newer);
 	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_migrate_v2);
+	tcase_add_test(tc, test_migrate_clash);
+	tcase_add_test(tc, test_open_admin);
+	tcase_add_test(tc, test_no_reuse);
 	tcase_add_test(tc, test_checkpoint);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_read_txn);

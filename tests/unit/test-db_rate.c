@@ -2,10 +2,12 @@
 /*
  * Unit tests of lib/db_rate.c on a fresh database file set up by
  * tests/unit/dbfix.h. They cover the token bucket's burst, refill, cap and
- * wait time, a clock that goes back, one bucket seen by two handles, and
- * the pruning of buckets that are full again.
+ * wait time, a clock that goes back, one bucket seen by two handles, the
+ * pruning of buckets that are full again, and the bounded list of the
+ * addresses each account logged in from.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "chat.h"
@@ -175,6 +177,62 @@ START_TEST(test_rate_prune)
 }
 END_TEST
 
+/*
+ * An address is known to its account only, once it logged in; each
+ * account keeps its DB_LOGIN_ADDRS_MAX most recent, and a login again
+ * from a known address makes it recent.
+ */
+START_TEST(test_login_addrs)
+{
+	struct db *db = topen();
+	int64_t a = tuser(db, "alice"), b = tuser(db, "bob");
+	char addr[32];
+	int i;
+
+	ck_assert_int_eq(
+	    db_login_addr_known(db, a, "192.0.2.1"), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(db_login_addr_add(db, a, "192.0.2.1", 1000), CHAT_OK);
+	ck_assert_int_eq(db_login_addr_known(db, a, "192.0.2.1"), CHAT_OK);
+	ck_assert_int_eq(
+	    db_login_addr_known(db, b, "192.0.2.1"), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(
+	    db_login_addr_known(db, a, "192.0.2.10"), CHAT_ERR_NOTFOUND);
+	/* Again later: still one row. */
+	ck_assert_int_eq(db_login_addr_add(db, a, "192.0.2.1", 2000), CHAT_OK);
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM login_addrs"), 1);
+
+	/* 2001:db8::/64 and then DB_LOGIN_ADDRS_MAX - 1 others at 3000+. */
+	ck_assert_int_eq(
+	    db_login_addr_add(db, a, "2001:db8::/64", 2500), CHAT_OK);
+	for (i = 0; i < DB_LOGIN_ADDRS_MAX - 1; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i);
+		ck_assert_int_eq(
+		    db_login_addr_add(db, a, addr, 3000 + i), CHAT_OK);
+	}
+	/* The oldest, 192.0.2.1 (2000), made room. */
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM login_addrs WHERE user_id = "
+	             "(SELECT id FROM users WHERE username = 'alice')"),
+	    DB_LOGIN_ADDRS_MAX);
+	ck_assert_int_eq(
+	    db_login_addr_known(db, a, "192.0.2.1"), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(db_login_addr_known(db, a, "2001:db8::/64"), CHAT_OK);
+	/* A login again makes 2001:db8::/64 the newest. */
+	ck_assert_int_eq(
+	    db_login_addr_add(db, a, "2001:db8::/64", 9000), CHAT_OK);
+	ck_assert_int_eq(db_login_addr_add(db, a, "192.0.2.99", 9001), CHAT_OK);
+	ck_assert_int_eq(db_login_addr_known(db, a, "2001:db8::/64"), CHAT_OK);
+	ck_assert_int_eq(
+	    db_login_addr_known(db, a, "198.51.100.0"), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(
+	    traw_int("SELECT count(*) FROM login_addrs"), DB_LOGIN_ADDRS_MAX);
+	/* Other accounts are untouched by a's bound. */
+	ck_assert_int_eq(db_login_addr_add(db, b, "192.0.2.1", 9000), CHAT_OK);
+	ck_assert_int_eq(db_login_addr_known(db, b, "192.0.2.1"), CHAT_OK);
+	db_free(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -187,6 +245,7 @@ main(void)
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_rate_check_reads);
 	tcase_add_test(tc, test_rate_prune);
+	tcase_add_test(tc, test_login_addrs);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

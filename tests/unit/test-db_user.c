@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/db_user.c, each on a fresh database file set up by
- * tests/unit/dbfix.h. They cover user creation with a unique username and
- * case-insensitive e-mail, the user object of API.md without the hash, and
- * login by username or e-mail matched literally.
+ * tests/unit/dbfix.h. They cover user creation with a username and an
+ * e-mail each unique regardless of case, the user object of API.md without
+ * the hash, login by username or e-mail in any case but with SQL
+ * wildcards matched literally, and renaming.
  */
 #include <check.h>
 #include <stdint.h>
@@ -112,6 +113,78 @@ START_TEST(test_login)
 }
 END_TEST
 
+/*
+ * Usernames are one name regardless of case: a second spelling is taken,
+ * login finds the account in any case, and the spelling of the signup is
+ * what is stored and shown.
+ */
+START_TEST(test_username_case)
+{
+	static const char *const taken[] = {"Alice", "ALICE", "aLiCe"};
+	struct db *db = topen();
+	struct db_user u;
+	int64_t a, b, id = -1;
+	size_t i;
+
+	a = tuser(db, "alice");
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		ck_assert_int_eq(db_user_insert(db, taken[i], "x@example.com",
+		                     NULL, "$h$", 1000, &id),
+		    CHAT_ERR_USERNAME_TAKEN);
+	ck_assert_int_eq(id, -1);
+	b = tuser(db, "Bob.Smith");
+	ck_assert_int_eq(traw_int("SELECT count(*) FROM users"), 2);
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		ck_assert_int_eq(db_user_by_login(db, taken[i], &u), CHAT_OK);
+		ck_assert_int_eq(u.id, a);
+		ck_assert_str_eq(u.username, "alice");
+		db_user_finish(&u);
+	}
+	ck_assert_int_eq(db_user_by_login(db, "bob.smith", &u), CHAT_OK);
+	ck_assert_int_eq(u.id, b);
+	ck_assert_str_eq(u.username, "Bob.Smith");
+	db_user_finish(&u);
+	ck_assert_int_eq(
+	    db_user_by_login(db, "BOB-SMITH", &u), CHAT_ERR_NOTFOUND);
+	db_free(db);
+}
+END_TEST
+
+/*
+ * Renaming (chat-admin): a name another account has in any case is
+ * refused, a change of case of one's own name is not, and login follows
+ * the new name.
+ */
+START_TEST(test_rename)
+{
+	struct db *db = topen();
+	struct db_user u;
+	int64_t a, b, id = 0;
+
+	a = tuser(db, "alice");
+	b = tuser(db, "bob");
+	ck_assert_int_eq(
+	    db_user_rename(db, "alice", "BOB", &id), CHAT_ERR_USERNAME_TAKEN);
+	ck_assert_int_eq(
+	    db_user_rename(db, "carol", "carol2", &id), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(id, 0);
+	ck_assert_int_eq(db_user_rename(db, "ALICE", "Alice", &id), CHAT_OK);
+	ck_assert_int_eq(id, a);
+	ck_assert_int_eq(db_user_rename(db, "bob", "robert", &id), CHAT_OK);
+	ck_assert_int_eq(id, b);
+	ck_assert_int_eq(db_user_by_login(db, "bob", &u), CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(db_user_by_login(db, "ROBERT", &u), CHAT_OK);
+	ck_assert_int_eq(u.id, b);
+	ck_assert_str_eq(u.username, "robert");
+	db_user_finish(&u);
+	ck_assert_int_eq(db_user_by_id(db, a, &u), CHAT_OK);
+	ck_assert_str_eq(u.username, "Alice");
+	db_user_finish(&u);
+	ck_assert_int_eq(db_in_txn(db), 0);
+	db_free(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -123,6 +196,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_user_insert);
 	tcase_add_test(tc, test_login);
+	tcase_add_test(tc, test_username_case);
+	tcase_add_test(tc, test_rename);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

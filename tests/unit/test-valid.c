@@ -264,6 +264,37 @@ START_TEST(test_media_name)
 }
 END_TEST
 
+/* The key a rate limit counts a client address under. */
+START_TEST(test_addr_key)
+{
+	static const char *const cases[][2] = {
+	    {"192.0.2.7", "192.0.2.7"},
+	    {"::ffff:192.0.2.7", "192.0.2.7"},
+	    {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+	    {"2001:DB8:1:3::1", "2001:db8:1:3::/64"},
+	    {"::1", "::/64"},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	        "ffff:ffff:ffff:ffff::/64"},
+	};
+	static const char *const bad[] = {
+	    "", "192.0.2", "192.0.2.7 ", "2001:db8::1/64", "unix:/x", "x"};
+	char key[VALID_ADDR_KEY_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(valid_addr_key(cases[i][0], key), 1);
+		ck_assert_str_eq(key, cases[i][1]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(valid_addr_key(bad[i], key), 0);
+		ck_assert_str_eq(key, "-");
+	}
+	ck_assert_int_eq(valid_addr_key(NULL, key), 0);
+	ck_assert_str_eq(key, "-");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -279,6 +310,7 @@ main(void)
 	tcase_add_test(tc, test_email);
 	tcase_add_test(tc, test_lower);
 	tcase_add_test(tc, test_media_name);
+	tcase_add_test(tc, test_addr_key);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -22,10 +22,17 @@ const RELAXED = {
 	auth_burst: '100000',
 	auth_rate: '1000',
 	login_fail_max: '100000',
+	login_fail_account_max: '100000',
 	msg_burst: '100000',
 	msg_rate: '1000',
+	room_create_burst: '100000',
+	room_create_rate: '1000',
+	members_named_burst: '1000000',
+	members_named_rate: '100000',
 	// Every test client comes from 127.0.0.1.
 	max_connections_per_addr: '1000000',
+	// Tests open many sockets of one user (the soak: thousands).
+	sockets_per_user_max: '1000000',
 };
 
 const running = new Set();
