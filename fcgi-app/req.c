@@ -260,6 +260,13 @@ req_reply_text(struct req *r, int status, char *text, size_t len)
 	r->textlen = len;
 }
 
+int
+req_is_preflight(const struct req *r)
+{
+	return strcmp(r->method, "OPTIONS") == 0 &&
+	    req_param(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD") != NULL;
+}
+
 void
 req_error(struct req *r, int status, const char *detail)
 {

@@ -90,6 +90,8 @@ void req_reply(struct req *r, int status, json_t *body);
  * (stolen), written as is: for bodies built without jansson.
  */
 void req_reply_text(struct req *r, int status, char *text, size_t len);
+/* 1 when "r" is a CORS preflight (OPTIONS, Access-Control-Request-Method). */
+int req_is_preflight(const struct req *r);
 /* Set the response {"detail": "<detail>"}. */
 void req_error(struct req *r, int status, const char *detail);
 /* 401 with WWW-Authenticate: Bearer and {"detail": "<detail>"}. */

@@ -116,6 +116,11 @@ route_dispatch(struct req *r)
 	json_t *errs;
 	int any = 0;
 
+	/* The web server adds the Access-Control-* headers (lighttpd). */
+	if (req_is_preflight(r)) {
+		req_reply_text(r, 204, xstrdup(""), 0);
+		goto out;
+	}
 	if (len > 1 && r->path[len - 1] == '/')
 		len--;
 	for (i = 0; i < route_count; i++) {

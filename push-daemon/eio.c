@@ -22,7 +22,7 @@
 #include "ws.h"
 #include "xmalloc.h"
 
-#define EIO_CORS_MAX   512 /* bytes of CORS response headers */
+#define EIO_CORS_MAX   768 /* bytes of CORS response headers */
 #define EIO_ORIGIN_MAX 256
 
 enum { EIO_T_POLLING, EIO_T_WS };
@@ -548,7 +548,8 @@ eio_on_closed(void *arg, struct http_conn *c)
  * Decide whether the Origin of "req" may use the endpoint: none given,
  * the page's own origin (its host:port equals Host), a configured origin,
  * or any in the test modes. On success write the CORS response headers
- * (maybe none) into "out" and return 1; return 0 to refuse (403).
+ * into "out", none for the page's own origin and no credentials header
+ * (tokens are never cookies), and return 1; return 0 to refuse (403).
  */
 static int
 eio_cors(const struct eio *e, const struct http_req *req, char *out, size_t sz)
@@ -556,7 +557,7 @@ eio_cors(const struct eio *e, const struct http_req *req, char *out, size_t sz)
 	const char *o = req->hdr[HTTP_REQ_HDR_ORIGIN];
 	const char *host = req->hdr[HTTP_REQ_HDR_HOST], *p, *tok;
 	size_t n, len;
-	int ok;
+	int ok, own = 0;
 
 	out[0] = '\0';
 	if (o == NULL)
@@ -567,9 +568,9 @@ eio_cors(const struct eio *e, const struct http_req *req, char *out, size_t sz)
 	for (p = o; *p != '\0'; p++)
 		if (*p <= ' ' || *p >= 0x7f)
 			return 0;
-	ok = e->cors_any;
-	if (!ok && host != NULL && (p = strstr(o, "://")) != NULL)
-		ok = strcasecmp(p + 3, host) == 0;
+	if (host != NULL && (p = strstr(o, "://")) != NULL)
+		own = strcasecmp(p + 3, host) == 0;
+	ok = e->cors_any || own;
 	for (tok = e->cors_origins; !ok && tok != NULL && *tok != '\0';
 	     tok += n) {
 		tok += strspn(tok, " \t");
@@ -578,10 +579,12 @@ eio_cors(const struct eio *e, const struct http_req *req, char *out, size_t sz)
 	}
 	if (!ok)
 		return 0;
-	snprintf(out, sz,
-	    "Access-Control-Allow-Origin: %s\r\n"
-	    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
-	    o);
+	if (!own)
+		snprintf(out, sz,
+		    "Access-Control-Allow-Origin: %s\r\n"
+		    "Access-Control-Expose-Headers: Retry-After, "
+		    "WWW-Authenticate\r\nVary: Origin\r\n",
+		    o);
 	return 1;
 }
 
@@ -692,7 +695,7 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 	struct eio_sess *s;
 	const char *q, *sid;
 	char cors[EIO_CORS_MAX];
-	int method = req->parser.method, websocket, code;
+	int method = req->parser.method, websocket, code, allowed;
 
 	q = strchr(req->url, '?');
 	if (!eio_path_match(e, req->url,
@@ -701,18 +704,24 @@ eio_on_request(void *arg, struct http_conn *c, struct http_req *req)
 		goto out;
 	}
 	q = q != NULL ? q + 1 : "";
-	if (!eio_cors(e, req, cors, sizeof(cors))) {
-		eio_origin_log(e, req);
-		eio_error(c, 403, 4, NULL);
+	allowed = eio_cors(e, req, cors, sizeof(cors));
+	/* A preflight: 204 for any origin, the headers for allowed ones. */
+	if (method == HTTP_OPTIONS) {
+		if (!allowed)
+			cors[0] = '\0';
+		else if (cors[0] != '\0')
+			strncat(cors,
+			    "Access-Control-Allow-Methods: GET, POST, "
+			    "OPTIONS\r\n"
+			    "Access-Control-Allow-Headers: Authorization, "
+			    "Content-Type\r\nAccess-Control-Max-Age: 7200\r\n",
+			    sizeof(cors) - strlen(cors) - 1);
+		http_conn_respond(c, 204, cors, NULL, NULL, 0);
 		goto out;
 	}
-	if (method == HTTP_OPTIONS) {
-		strncat(cors,
-		    "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-		    "Access-Control-Allow-Headers: content-type, "
-		    "authorization\r\n",
-		    sizeof(cors) - strlen(cors) - 1);
-		http_conn_respond(c, 204, cors, NULL, NULL, 0);
+	if (!allowed) {
+		eio_origin_log(e, req);
+		eio_error(c, 403, 4, NULL);
 		goto out;
 	}
 	if (http_req_eio_params(req, q, &f, &sid, &websocket, &code) == -1) {

@@ -122,6 +122,16 @@ http {
 		assert.match(r.stderr, /test is successful/);
 	});
 
+	test('a site with cors_origins set passes nginx -t', () => {
+		const conf = render(TEMPLATE, { ...cmd.values,
+			...moduleComments(), '@LOG_DIR@': dir, '@RUN_DIR@': dir,
+			'@CORS_ORIGINS@': 'https://app.example http://[::1]:5173 null',
+			'@USER_LINE@': process.getuid() === 0 ?
+			    'user www-data;' : '' });
+		const r = nginxTest(dir, conf);
+		assert.equal(r.status, 0, r.stderr);
+	});
+
 	test('the whole file passes nginx -t as an nginx of its own', () => {
 		const conf = render(TEMPLATE, { ...cmd.values,
 			...moduleComments(), '@LOG_DIR@': dir, '@RUN_DIR@': dir,
