@@ -29,8 +29,14 @@ after(async () => {
 	await st?.stop();
 });
 
-// The master of this stack's nginx and its current (not draining) workers.
-function nginxPids() {
+// The master of this stack's nginx and all its children, whatever their
+// title: an old generation's worker keeps the title "nginx: worker
+// process" for a moment after a reload before it renames itself "worker
+// process is shutting down", and a new one has the master's title until it
+// renames itself, so titles cannot tell generations apart. A child is
+// named by pid and start time (field 22 of /proc/PID/stat), so that a
+// reused pid is a new child.
+function nginxProcs() {
 	const conf = join(st.var, 'run/nginx.conf');
 	const master = Number(readFileSync(join(st.var, 'run/nginx.pid'),
 	    'utf8'));
@@ -38,22 +44,24 @@ function nginxPids() {
 	for (const p of readdirSync('/proc')) {
 		if (!/^\d+$/.test(p))
 			continue;
+		let f;
 		try {
 			const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
-			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2)
-			    .split(' ')[1]);
-			// Workers of an older configuration are "worker
-			// process is shutting down" until they drain.
-			if (ppid === master && readFileSync(`/proc/${p}/cmdline`,
-			    'latin1').replace(/\0+$/, '') ===
-			    'nginx: worker process')
-				kids.push(Number(p));
+			f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 		} catch {
 			continue;
 		}
+		// f[1] is the ppid, f[19] the start time.
+		if (Number(f[1]) === master)
+			kids.push(`${p}@${f[19]}`);
 	}
-	return { master, workers: kids, conf };
+	return { master, kids, conf };
 }
+
+// The worker_processes of the rendered nginx.conf: how many workers each
+// generation has.
+const generation = () => Number(/^\s*worker_processes\s+(\d+);/m
+    .exec(readFileSync(join(st.var, 'run/nginx.conf'), 'utf8'))[1]);
 
 // GET "path" on a connection of its own, closed after the answer.
 function getClose(base, path, token) {
@@ -71,22 +79,26 @@ function getClose(base, path, token) {
 	});
 }
 
-// The nginx workers started since snapshot "then" of nginxPids().
-const newWorkers = (then) => nginxPids().workers
-    .filter((p) => !then.workers.includes(p));
+// The children of the master started since snapshot "then" of
+// nginxProcs().
+const newKids = (then) => nginxProcs().kids
+    .filter((k) => !then.kids.includes(k));
 
-// Reload nginx's configuration with "how" (a function) and wait until its
-// new workers run and take requests (the counter "load.n" grows).
+// Reload nginx's configuration with "how" (a function) and wait until a
+// whole new generation of workers runs and takes requests (the counter
+// "load.n" grows). The snapshot is taken before the signal, so every child
+// not in it belongs to the new generation.
 async function reload(how, load) {
-	const then = nginxPids();
-	assert.ok(then.workers.length >= 1);
+	const then = nginxProcs();
+	assert.ok(then.kids.length >= 1);
 	how(then);
 	// Old workers drain their open connections (a WebSocket among
 	// them) while the new ones take new requests.
-	await until(() => newWorkers(then).length === then.workers.length,
-	    20000, 'new nginx workers');
+	await until(() => newKids(then).length >= generation(), 30000,
+	    'new nginx workers', () => `before ${then.kids}, ` +
+	    `now ${nginxProcs().kids}`);
 	const m = load.n;
-	await until(() => load.n >= m + 20, 10000, 'traffic after it');
+	await until(() => load.n >= m + 20, 20000, 'traffic after it');
 }
 
 test('reload and SIGHUP under traffic: nothing fails', async (t) => {
@@ -96,7 +108,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	const room = await newRoom(U, a, [b.email]);
 	const ws = await connect(U, b, { transport: 'websocket' });
 	const poll = await connect(U, b, { transport: 'polling' });
-	const master = nginxPids().master;
+	const master = nginxProcs().master;
 	// Request loops without pause: reads and posts on keep-alive
 	// connections, and reads on a new connection each. A keep-alive
 	// connection that an old worker closes just as a request goes out
@@ -155,7 +167,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	assert.equal(st.sql('SELECT count(*) || \' \' || count(DISTINCT ' +
 	    `client_id) FROM messages WHERE room_id = ${room.id};`).trim(),
 	`${load.posted.length} ${load.posted.length}`);
-	assert.equal(nginxPids().master, master);
+	assert.equal(nginxProcs().master, master);
 	assert.ok(st.alive());
 	// The sockets opened before the reloads still deliver. The pool may
 	// still hold a keep-alive connection an old worker closed: retried
@@ -179,9 +191,10 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 });
 
 test('kill -9 of the nginx master stops the whole stack', async () => {
-	const { master, workers } = nginxPids();
+	// Every child of the master: draining workers of the reloads too.
+	const { master, kids } = nginxProcs();
 	const ours = [...pidsOf(st, 'chat-fcgi'), ...pidsOf(st, 'chat-pushd'),
-		...workers];
+		...kids.map((k) => Number(k.split('@')[0]))];
 	assert.ok(ours.length >= 3);
 	process.kill(master, 'SIGKILL');
 	await until(() => !st.alive(), 20000, 'tools/stack to stop');
