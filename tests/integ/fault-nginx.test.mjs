@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post } from './lib/api.mjs';
 import { pidsOf } from './lib/procs.mjs';
+import { describe, leftovers, processes } from './lib/makerun.mjs';
 import { closeAll, connect, until } from './lib/sio.mjs';
 
 let st;
@@ -191,21 +192,20 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 });
 
 test('kill -9 of the nginx master stops the whole stack', async () => {
-	// Every child of the master: draining workers of the reloads too.
+	// Every child of the master (draining workers of the reloads too),
+	// the workers and the daemon, by pid and start time. A process that
+	// ended counts as gone even before init reaps it (processes() leaves
+	// zombies out).
 	const { master, kids } = nginxProcs();
-	const ours = [...pidsOf(st, 'chat-fcgi'), ...pidsOf(st, 'chat-pushd'),
-		...kids.map((k) => Number(k.split('@')[0]))];
-	assert.ok(ours.length >= 3);
+	const pids = new Set([...pidsOf(st, 'chat-fcgi'),
+		...pidsOf(st, 'chat-pushd')]);
+	const keys = new Set([...kids, ...processes()
+	    .filter((p) => pids.has(p.pid)).map((p) => p.key)]);
+	assert.ok(keys.size >= 5, [...keys].join(' '));
 	process.kill(master, 'SIGKILL');
 	await until(() => !st.alive(), 20000, 'tools/stack to stop');
 	assert.match(st.output(), /nginx exited .*stopping/);
-	const left = ours.filter((p) => {
-		try {
-			process.kill(p, 0);
-			return true;
-		} catch {
-			return false;
-		}
-	});
-	assert.deepEqual(left, [], 'processes left behind');
+	const left = processes().filter((p) => keys.has(p.key) ||
+	    leftovers(st.var).some((q) => q.key === p.key));
+	assert.equal(describe(left), '', 'processes left behind');
 });
