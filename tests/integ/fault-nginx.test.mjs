@@ -14,13 +14,11 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post } from './lib/api.mjs';
 import { pidsOf } from './lib/procs.mjs';
+import { nginxProcs, reloaded, reloadNginx } from './lib/nginx.mjs';
 import { describe, leftovers, processes } from './lib/makerun.mjs';
 import { closeAll, connect, until } from './lib/sio.mjs';
 
@@ -29,40 +27,6 @@ after(async () => {
 	closeAll();
 	await st?.stop();
 });
-
-// The master of this stack's nginx and all its children, whatever their
-// title: an old generation's worker keeps the title "nginx: worker
-// process" for a moment after a reload before it renames itself "worker
-// process is shutting down", and a new one has the master's title until it
-// renames itself, so titles cannot tell generations apart. A child is
-// named by pid and start time (field 22 of /proc/PID/stat), so that a
-// reused pid is a new child.
-function nginxProcs() {
-	const conf = join(st.var, 'run/nginx.conf');
-	const master = Number(readFileSync(join(st.var, 'run/nginx.pid'),
-	    'utf8'));
-	const kids = [];
-	for (const p of readdirSync('/proc')) {
-		if (!/^\d+$/.test(p))
-			continue;
-		let f;
-		try {
-			const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
-			f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		} catch {
-			continue;
-		}
-		// f[1] is the ppid, f[19] the start time.
-		if (Number(f[1]) === master)
-			kids.push(`${p}@${f[19]}`);
-	}
-	return { master, kids, conf };
-}
-
-// The worker_processes of the rendered nginx.conf: how many workers each
-// generation has.
-const generation = () => Number(/^\s*worker_processes\s+(\d+);/m
-    .exec(readFileSync(join(st.var, 'run/nginx.conf'), 'utf8'))[1]);
 
 // GET "path" on a connection of its own, closed after the answer.
 function getClose(base, path, token) {
@@ -80,24 +44,15 @@ function getClose(base, path, token) {
 	});
 }
 
-// The children of the master started since snapshot "then" of
-// nginxProcs().
-const newKids = (then) => nginxProcs().kids
-    .filter((k) => !then.kids.includes(k));
-
 // Reload nginx's configuration with "how" (a function) and wait until a
 // whole new generation of workers runs and takes requests (the counter
-// "load.n" grows). The snapshot is taken before the signal, so every child
-// not in it belongs to the new generation.
+// "load.n" grows). Old workers drain their open connections (a WebSocket
+// among them) while the new ones take new requests.
 async function reload(how, load) {
-	const then = nginxProcs();
+	const then = nginxProcs(st);
 	assert.ok(then.kids.length >= 1);
 	how(then);
-	// Old workers drain their open connections (a WebSocket among
-	// them) while the new ones take new requests.
-	await until(() => newKids(then).length >= generation(), 30000,
-	    'new nginx workers', () => `before ${then.kids}, ` +
-	    `now ${nginxProcs().kids}`);
+	await reloaded(st, then);
 	const m = load.n;
 	await until(() => load.n >= m + 20, 20000, 'traffic after it');
 }
@@ -109,7 +64,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	const room = await newRoom(U, a, [b.email]);
 	const ws = await connect(U, b, { transport: 'websocket' });
 	const poll = await connect(U, b, { transport: 'polling' });
-	const master = nginxProcs().master;
+	const master = nginxProcs(st).master;
 	// Request loops without pause: reads and posts on keep-alive
 	// connections, and reads on a new connection each. A keep-alive
 	// connection that an old worker closes just as a request goes out
@@ -151,12 +106,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	});
 	try {
 		await until(() => load.n >= 20, 10000, 'traffic');
-		await reload((then) => {
-			const r = spawnSync('nginx', ['-p', join(st.var, 'run'),
-				'-e', join(st.var, 'run/nginx-error.log'), '-c',
-				then.conf, '-s', 'reload'], { encoding: 'utf8' });
-			assert.equal(r.status, 0, r.stderr);
-		}, load);
+		await reload(() => reloadNginx(st), load);
 		await reload((then) => process.kill(then.master, 'SIGHUP'), load);
 	} finally {
 		load.run = false;
@@ -168,7 +118,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	assert.equal(st.sql('SELECT count(*) || \' \' || count(DISTINCT ' +
 	    `client_id) FROM messages WHERE room_id = ${room.id};`).trim(),
 	`${load.posted.length} ${load.posted.length}`);
-	assert.equal(nginxProcs().master, master);
+	assert.equal(nginxProcs(st).master, master);
 	assert.ok(st.alive());
 	// The sockets opened before the reloads still deliver. The pool may
 	// still hold a keep-alive connection an old worker closed: retried
@@ -196,7 +146,7 @@ test('kill -9 of the nginx master stops the whole stack', async () => {
 	// the workers and the daemon, by pid and start time. A process that
 	// ended counts as gone even before init reaps it (processes() leaves
 	// zombies out).
-	const { master, kids } = nginxProcs();
+	const { master, kids } = nginxProcs(st);
 	const pids = new Set([...pidsOf(st, 'chat-fcgi'),
 		...pidsOf(st, 'chat-pushd')]);
 	const keys = new Set([...kids, ...processes()
