@@ -105,7 +105,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 		}
 	});
 	try {
-		await until(() => load.n >= 20, 10000, 'traffic');
+		await until(() => load.n >= 20, 20000, 'traffic');
 		await reload(() => reloadNginx(st), load);
 		await reload((then) => process.kill(then.master, 'SIGHUP'), load);
 	} finally {
