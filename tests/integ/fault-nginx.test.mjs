@@ -14,13 +14,12 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call, newRoom, newUser, post } from './lib/api.mjs';
 import { pidsOf } from './lib/procs.mjs';
+import { nginxProcs, reloaded, reloadNginx } from './lib/nginx.mjs';
+import { describe, leftovers, processes } from './lib/makerun.mjs';
 import { closeAll, connect, until } from './lib/sio.mjs';
 
 let st;
@@ -28,32 +27,6 @@ after(async () => {
 	closeAll();
 	await st?.stop();
 });
-
-// The master of this stack's nginx and its current (not draining) workers.
-function nginxPids() {
-	const conf = join(st.var, 'run/nginx.conf');
-	const master = Number(readFileSync(join(st.var, 'run/nginx.pid'),
-	    'utf8'));
-	const kids = [];
-	for (const p of readdirSync('/proc')) {
-		if (!/^\d+$/.test(p))
-			continue;
-		try {
-			const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
-			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2)
-			    .split(' ')[1]);
-			// Workers of an older configuration are "worker
-			// process is shutting down" until they drain.
-			if (ppid === master && readFileSync(`/proc/${p}/cmdline`,
-			    'latin1').replace(/\0+$/, '') ===
-			    'nginx: worker process')
-				kids.push(Number(p));
-		} catch {
-			continue;
-		}
-	}
-	return { master, workers: kids, conf };
-}
 
 // GET "path" on a connection of its own, closed after the answer.
 function getClose(base, path, token) {
@@ -71,22 +44,17 @@ function getClose(base, path, token) {
 	});
 }
 
-// The nginx workers started since snapshot "then" of nginxPids().
-const newWorkers = (then) => nginxPids().workers
-    .filter((p) => !then.workers.includes(p));
-
-// Reload nginx's configuration with "how" (a function) and wait until its
-// new workers run and take requests (the counter "load.n" grows).
+// Reload nginx's configuration with "how" (a function) and wait until a
+// whole new generation of workers runs and takes requests (the counter
+// "load.n" grows). Old workers drain their open connections (a WebSocket
+// among them) while the new ones take new requests.
 async function reload(how, load) {
-	const then = nginxPids();
-	assert.ok(then.workers.length >= 1);
+	const then = nginxProcs(st);
+	assert.ok(then.kids.length >= 1);
 	how(then);
-	// Old workers drain their open connections (a WebSocket among
-	// them) while the new ones take new requests.
-	await until(() => newWorkers(then).length === then.workers.length,
-	    20000, 'new nginx workers');
+	await reloaded(st, then);
 	const m = load.n;
-	await until(() => load.n >= m + 20, 10000, 'traffic after it');
+	await until(() => load.n >= m + 20, 20000, 'traffic after it');
 }
 
 test('reload and SIGHUP under traffic: nothing fails', async (t) => {
@@ -96,7 +64,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	const room = await newRoom(U, a, [b.email]);
 	const ws = await connect(U, b, { transport: 'websocket' });
 	const poll = await connect(U, b, { transport: 'polling' });
-	const master = nginxPids().master;
+	const master = nginxProcs(st).master;
 	// Request loops without pause: reads and posts on keep-alive
 	// connections, and reads on a new connection each. A keep-alive
 	// connection that an old worker closes just as a request goes out
@@ -137,13 +105,8 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 		}
 	});
 	try {
-		await until(() => load.n >= 20, 10000, 'traffic');
-		await reload((then) => {
-			const r = spawnSync('nginx', ['-p', join(st.var, 'run'),
-				'-e', join(st.var, 'run/nginx-error.log'), '-c',
-				then.conf, '-s', 'reload'], { encoding: 'utf8' });
-			assert.equal(r.status, 0, r.stderr);
-		}, load);
+		await until(() => load.n >= 20, 20000, 'traffic');
+		await reload(() => reloadNginx(st), load);
 		await reload((then) => process.kill(then.master, 'SIGHUP'), load);
 	} finally {
 		load.run = false;
@@ -155,7 +118,7 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 	assert.equal(st.sql('SELECT count(*) || \' \' || count(DISTINCT ' +
 	    `client_id) FROM messages WHERE room_id = ${room.id};`).trim(),
 	`${load.posted.length} ${load.posted.length}`);
-	assert.equal(nginxPids().master, master);
+	assert.equal(nginxProcs(st).master, master);
 	assert.ok(st.alive());
 	// The sockets opened before the reloads still deliver. The pool may
 	// still hold a keep-alive connection an old worker closed: retried
@@ -179,20 +142,20 @@ test('reload and SIGHUP under traffic: nothing fails', async (t) => {
 });
 
 test('kill -9 of the nginx master stops the whole stack', async () => {
-	const { master, workers } = nginxPids();
-	const ours = [...pidsOf(st, 'chat-fcgi'), ...pidsOf(st, 'chat-pushd'),
-		...workers];
-	assert.ok(ours.length >= 3);
+	// Every child of the master (draining workers of the reloads too),
+	// the workers and the daemon, by pid and start time. A process that
+	// ended counts as gone even before init reaps it (processes() leaves
+	// zombies out).
+	const { master, kids } = nginxProcs(st);
+	const pids = new Set([...pidsOf(st, 'chat-fcgi'),
+		...pidsOf(st, 'chat-pushd')]);
+	const keys = new Set([...kids, ...processes()
+	    .filter((p) => pids.has(p.pid)).map((p) => p.key)]);
+	assert.ok(keys.size >= 5, [...keys].join(' '));
 	process.kill(master, 'SIGKILL');
 	await until(() => !st.alive(), 20000, 'tools/stack to stop');
 	assert.match(st.output(), /nginx exited .*stopping/);
-	const left = ours.filter((p) => {
-		try {
-			process.kill(p, 0);
-			return true;
-		} catch {
-			return false;
-		}
-	});
-	assert.deepEqual(left, [], 'processes left behind');
+	const left = processes().filter((p) => keys.has(p.key) ||
+	    leftovers(st.var).some((q) => q.key === p.key));
+	assert.equal(describe(left), '', 'processes left behind');
 });

@@ -45,6 +45,31 @@ async function stillServing(what) {
 	s.close();
 }
 
+// The ack id of settle()'s event, no other test input uses it.
+const BARRIER = 7;
+
+// Wait until the daemon has handled everything sent on raw socket "r"
+// so far (one connection keeps its order): an acked event sent now is
+// answered after it or, when the input left the namespace disconnected,
+// a CONNECT sent after the event is (the daemon ignores a CONNECT on a
+// connected namespace); or the daemon closed the socket.
+const settle = (r) => {
+	const connects = () => r.msgs.filter((m) => typeof m === 'string' &&
+	    /^40/.test(m)).length;
+	const n = connects();
+	r.send(`42${BARRIER}["get_online_users",{}]`);
+	r.send(`40${JSON.stringify({ token: a.token })}`);
+	return until(() => r.closed || connects() > n ||
+	    r.msgs.some((m) => typeof m === 'string' &&
+		m.startsWith(`43${BARRIER}[`)), 10000,
+	'the daemon to handle the input',
+	() => JSON.stringify(r.msgs.slice(-4).map(String)));
+};
+
+// The ack packets of "r" but settle()'s.
+const acks = (r) => r.msgs.filter((m) => typeof m === 'string' &&
+    /^43/.test(m) && !m.startsWith(`43${BARRIER}[`));
+
 // A chat_message event the daemon must not act on.
 const evil = (roomId = room.id, content = 'must not be stored') =>
 	`["chat_message",${JSON.stringify({ room_id: roomId, content })}]`;
@@ -112,7 +137,7 @@ describe('CONNECT and namespaces', () => {
 		const r = await RawSio.connect(U, { token: a.token });
 		assert.match(r.answer, /^40/);
 		r.send(`40${JSON.stringify({ token: a.token })}`);
-		await new Promise((res) => setTimeout(res, 300));
+		await settle(r);
 		r.close();
 		await stillServing('double CONNECT');
 	});
@@ -156,9 +181,9 @@ describe('after CONNECT', () => {
 			if (bin !== null)
 				r.ws.send(bin);
 			r.send(`42${evil(pr.id, 'may be stored')}`);
-			await new Promise((res) => setTimeout(res, 200));
-			assert.ok(!r.msgs.some((m) => typeof m === 'string' &&
-			    /^43/.test(m)), `${txt}: no ack was asked for`);
+			await settle(r);
+			assert.deepEqual(acks(r), [],
+			    `${txt}: no ack was asked for`);
 			r.close();
 			await stillServing(txt ?? 'stray binary');
 		}
@@ -173,10 +198,9 @@ describe('after CONNECT', () => {
 			'9007199254740993', '-1', '00000000001']) {
 			const r = await conn();
 			r.send(`42${id}["get_online_users",{}]`);
-			await new Promise((res) => setTimeout(res, 200));
+			await settle(r);
 			// Any ack must not carry a mangled id.
-			for (const m of r.msgs.filter((x) => typeof x === 'string' &&
-			    x.startsWith('43')))
+			for (const m of acks(r))
 				assert.ok(m.startsWith(`43${id}[`) ||
 				    m.startsWith(`43${BigInt(id)}[`), `${id}: ${m}`);
 			r.close();
@@ -200,7 +224,7 @@ describe('after CONNECT', () => {
 		for (const p of payloads) {
 			const r = await conn();
 			r.send(p);
-			await new Promise((res) => setTimeout(res, 100));
+			await settle(r);
 			r.close();
 			await stillServing(p.slice(0, 40));
 		}

@@ -6,14 +6,16 @@
 // their acks and pushes leave only after the commit. The daemon runs with
 // -v, where chat_push_store logs each turn's batch ("N message(s) in 1
 // commit", or "N message(s), each stored alone"). The daemon is stopped
-// (SIGSTOP) while N sockets each send one chat_message, then continued,
-// so the messages wait together in its socket buffers; fewer than N
+// (SIGSTOP) while N sockets each send one chat_message, then continued
+// once ss(8) shows every one of them in its receive queues, so the
+// messages wait together in its socket buffers; fewer than N
 // commits must store them. On the first ack the daemon is stopped again:
 // every acknowledged message must then already be readable over REST,
 // since nothing can commit while it is stopped.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startStackOwnDaemon } from './lib/pushd.mjs';
 import { call, newRoom, newUser } from './lib/api.mjs';
@@ -39,6 +41,16 @@ after(async () => {
 // The state letter of process "p" (T: stopped).
 const state = (p) => readFileSync(`/proc/${p}/stat`, 'latin1')
     .replace(/^.*\) /s, '')[0];
+
+// How many of the daemon's established Unix connections have bytes
+// waiting in their receive queue (ss's Recv-Q).
+function queued() {
+	const r = spawnSync('ss', ['-x', '-H', '-n', '-p', 'state',
+		'established'], { encoding: 'utf8' });
+	assert.equal(r.status, 0, r.stderr);
+	return r.stdout.split('\n').filter((l) => l.includes(`pid=${pid},`) &&
+	    Number(l.trim().split(/\s+/)[1]) > 0).length;
+}
 
 async function pause() {
 	process.kill(pid, 'SIGSTOP');
@@ -85,8 +97,11 @@ describe('group commit', () => {
 				res(r);
 			});
 		}));
-		// Let the frames reach the daemon's socket buffers.
-		await new Promise((res) => setTimeout(res, 500));
+		// Wait until every socket's frame waits in the daemon's
+		// receive queue (nginx opens one daemon connection per
+		// WebSocket).
+		await until(() => queued() >= N, 20000,
+		    'the frames at the daemon', () => `${queued()} of ${N}`);
 		process.kill(pid, 'SIGCONT');
 		await until(() => checked !== null, 20000, 'the first ack');
 		await until(() => state(pid) === 'T', 5000, 'the daemon stopped');

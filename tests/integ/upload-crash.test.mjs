@@ -56,12 +56,13 @@ async function until(cond, ms = 5000) {
 const tmpFiles = () => ls(media).filter((n) => n.startsWith('.tmp-'));
 
 // A separate process that polls the workers' open files in a tight loop
-// and SIGKILLs the first one holding a temp file of "dir"; it prints the
-// pid it killed, or nothing after "ms".
+// and SIGKILLs the first one holding a temp file of "dir"; it prints
+// "polling" once it runs, then the pid it killed, or nothing after "ms".
 const KILLER = `
 const fs = require('node:fs');
 const [dir, ms, ...pids] = process.argv.slice(1);
 const end = Date.now() + Number(ms);
+fs.writeSync(1, 'polling\\n');
 while (Date.now() < end) {
 	for (const pid of pids) {
 		let fds;
@@ -81,12 +82,23 @@ while (Date.now() < end) {
 }
 `;
 
+// Resolves to { done } once the killer polls; "done" resolves to the pid
+// it killed ('' for none).
 function startKiller(pids, ms) {
 	const k = spawn(process.execPath, ['-e', KILLER, media, String(ms),
 		...pids.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
 	let out = '';
-	k.stdout.on('data', (d) => { out += d; });
-	return new Promise((res) => k.on('exit', () => res(out)));
+	const done = new Promise((res) => k.on('exit',
+	    () => res(out.replace(/^polling\n/, ''))));
+	return new Promise((res) => {
+		k.stdout.on('data', (d) => {
+			out += d;
+			if (out.startsWith('polling\n'))
+				res({ done });
+		});
+		// A killer that dies at once resolves too: done says ''.
+		k.on('exit', () => res({ done }));
+	});
 }
 
 test('a worker killed mid-upload: 5xx JSON, respawned, orphan swept',
@@ -99,11 +111,10 @@ test('a worker killed mid-upload: 5xx JSON, respawned, orphan swept',
 	// The worker holds the temp file for the milliseconds it takes to
 	// write 9 MB and fsync: a few tries catch it.
 	for (i = 0; i < 8 && killed === ''; i++) {
-		const k = startKiller(workers(), 4000);
-		await sleep(100);
+		const k = await startKiller(workers(), 4000);
 		r = await upload(U, a.token, bigPng(9 << 20, 100 + i))
 		    .catch((e) => ({ status: String(e) }));
-		killed = await k;
+		killed = await k.done;
 	}
 	assert.notEqual(killed, '', 'never caught a worker mid-upload');
 	t.diagnostic(`worker ${killed} killed at try ${i}: ${r.status}`);
@@ -187,8 +198,14 @@ test('a worker killed between rename and row: the file is swept',
 	assert.equal(fs.sql('SELECT count(*) FROM media;').trim(), '1');
 });
 
+// The uploads nginx has finished with (logged), whatever their status.
+const uploadsLogged = () => (readFileSync(join(st.var,
+    'run/nginx-access.log'), 'utf8').match(/"POST \/chat\/upload_media\/ /g) ??
+    []).length;
+
 test('a client that goes away mid-body leaves nothing', async () => {
 	const names = ls(media).filter((n) => !n.startsWith('.tmp-'));
+	const logged = uploadsLogged();
 	const m = multipart([{ filename: 'x.png', data: bigPng(2 << 20, 9) }]);
 	const u = new URL(U);
 	await new Promise((res, rej) => {
@@ -204,7 +221,10 @@ test('a client that goes away mid-body leaves nothing', async () => {
 		});
 		s.on('error', rej);
 	});
-	await sleep(300);
+	// nginx logs the request once it has given up on it: only then
+	// is "nothing stored" final.
+	assert.ok(await until(() => uploadsLogged() > logged, 15000),
+	    'nginx never finished the aborted upload');
 	assert.deepEqual(ls(media).filter((n) => !n.startsWith('.tmp-')),
 	    names);
 	const ok = await upload(U, a.token, ALLOWED.png.data);

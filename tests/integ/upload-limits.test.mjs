@@ -16,6 +16,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
+import { nginxProcs, reloaded, reloadNginx } from './lib/nginx.mjs';
 import { call, newUser } from './lib/api.mjs';
 import { ALLOWED, bigPng, fetchBytes, ls, multipart, upload }
 	from './lib/media.mjs';
@@ -115,9 +116,11 @@ describe('upload_max 64k', () => {
 		try {
 			assert.equal(spawnSync('nginx', [...ng, '-t', '-q'])
 			    .status, 0);
-			assert.equal(spawnSync('nginx', [...ng, '-s', 'reload'])
-			    .status, 0);
-			await new Promise((res) => setTimeout(res, 1000));
+			// Every request after this meets the new
+			// configuration: no worker of the old one is left.
+			const then = nginxProcs(st);
+			reloadNginx(st);
+			await reloaded(st, then, { drained: true });
 			for (const size of [1 << 20, 6 << 20]) {
 				const names = ls(media);
 				const r = await upload(U, a.token,
@@ -129,8 +132,9 @@ describe('upload_max 64k', () => {
 			}
 		} finally {
 			writeFileSync(cf, orig);
-			spawnSync('nginx', [...ng, '-s', 'reload']);
-			await new Promise((res) => setTimeout(res, 1000));
+			const then = nginxProcs(st);
+			reloadNginx(st);
+			await reloaded(st, then, { drained: true });
 		}
 	});
 

@@ -28,10 +28,13 @@ export function pidsOf(st, prog) {
 		} catch {
 			continue;
 		}
-		// multiwatch's argv names chat-fcgi too: not a worker.
+		// multiwatch's argv names chat-fcgi too, and the daemon's
+		// supervisor ("tools/stack supervise") chat-pushd: neither
+		// is the program.
 		if (argv.some((a) => a.endsWith(`/${prog}`)) &&
 		    argv.includes(conf) && !argv.includes('-n') &&
-		    !argv[0].endsWith('/multiwatch'))
+		    !argv[0].endsWith('/multiwatch') &&
+		    !argv.some((a) => a.endsWith('/tools/stack')))
 			out.push(Number(p));
 	}
 	return out;
