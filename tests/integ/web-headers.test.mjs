@@ -182,6 +182,19 @@ for (const web of ['nginx', 'lighttpd']) {
 			const big = await call(st.url, 'POST', `${q}&sid=x`,
 			    { type: 'text/plain', body: Buffer.alloc(3 << 20, 0x31) });
 			assert.equal(big.status, 413);
+			// REST never reads it from the query: refused before
+			// any check that logs (nginx), or answered by a worker.
+			const rest = [
+				await call(st.url, 'POST', `/chat/chat_rooms/?token=${T}`,
+				    { type: 'text/plain', body: Buffer.alloc(3 << 20, 0x31) }),
+				await call(st.url, 'GET', `/auth/users/me?token=${T}`),
+				await call(down.url, 'GET', `/chat/chat_rooms/?x=1&TOKEN=${T}`),
+			];
+			for (const r of rest) {
+				assert.ok(r.status >= 400 && r.status < 500, r.text);
+				if (web === 'nginx')
+					assert.equal(r.status, 400);
+			}
 			// Malformed requests carrying it.
 			for (const bytes of [
 				`GET ${q} HTTP/9.9\r\nHost: x\r\n\r\n`,
