@@ -198,9 +198,13 @@ describe('tokens', () => {
 	});
 
 	test('a token in the query string is not accepted', async () => {
-		for (const q of [`?token=${a.token}`, `?access_token=${a.token}`]) {
+		// nginx refuses ?token= on REST before it can be logged; the
+		// worker never reads a token from the query.
+		for (const [q, want] of [[`?token=${a.token}`, 400],
+			[`?access_token=${a.token}`, 401]]) {
 			const r = await call(U, 'GET', `/auth/users/me${q}`);
-			assert.equal(r.status, 401, r.text);
+			assert.equal(r.status, want, r.text);
+			assert.equal(typeof r.body?.detail, 'string', r.text);
 		}
 	});
 

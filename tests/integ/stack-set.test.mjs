@@ -74,27 +74,42 @@ test('CORS_ORIGINS lets a list of origins in, and only those', async () => {
 	await stop(s);
 });
 
-test('SET sets several keys, a value with blanks, quotes and $ as given',
-    async () => {
-		const s = await run({ SET: 'msg_burst=2 cors_origins=' +
-		    'http://b.example:81  "$HOME" $(PORT) msg_rate=0.001' });
-		assert.match(s.output(), /chat: serving/);
-		const conf = s.conf();
-		for (const line of ['msg_burst 2', 'msg_rate 0.001',
-			'cors_origins http://b.example:81 "$HOME" $(PORT)'])
-			assert.ok(conf.split('\n').includes(line),
-			    `${line} in\n${conf}`);
-		assert.equal(await handshake(s, 'http://b.example:81'), 200);
-		assert.equal(await handshake(s, 'http://a.example:81'), 403);
-		// A burst of two messages, then (one per 1000 s) none.
-		const a = await newUser(s.url);
-		const room = await newRoom(s.url, a);
-		const codes = [];
-		for (let i = 0; i < 3; i++)
-			codes.push((await post(s.url, a, room.id, `m${i}`)).status);
-		assert.deepEqual(codes, [201, 201, 429]);
-		await stop(s);
-	});
+test('SET sets several keys and a value with blanks', async () => {
+	const s = await run({ SET: 'msg_burst=2 cors_origins=' +
+	    'http://b.example:81  http://c.example msg_rate=0.001' });
+	assert.match(s.output(), /chat: serving/);
+	const conf = s.conf();
+	for (const line of ['msg_burst 2', 'msg_rate 0.001',
+		'cors_origins http://b.example:81 http://c.example'])
+		assert.ok(conf.split('\n').includes(line),
+		    `${line} in\n${conf}`);
+	assert.equal(await handshake(s, 'http://b.example:81'), 200);
+	assert.equal(await handshake(s, 'http://c.example'), 200);
+	assert.equal(await handshake(s, 'http://a.example:81'), 403);
+	// A burst of two messages, then (one per 1000 s) none.
+	const a = await newUser(s.url);
+	const room = await newRoom(s.url, a);
+	const codes = [];
+	for (let i = 0; i < 3; i++)
+		codes.push((await post(s.url, a, room.id, `m${i}`)).status);
+	assert.deepEqual(codes, [201, 201, 429]);
+	await stop(s);
+});
+
+// Neither make nor a shell expands what SET carries: the stack sees the
+// quotes and $ as typed, and refuses them as origins by their own text.
+test('SET passes quotes and $ as typed', async () => {
+	const s = await run({ SET: 'cors_origins=http://b.example "$HOME"' });
+	const e = await s.exitedWithin(30000);
+	assert.ok(e !== null, `the stack runs:\n${s.output()}`);
+	assert.notEqual(e.code, 0);
+	assert.match(s.output(), /stack: bad origin '"\$HOME"' in cors_origins/);
+	assert.ok(!s.output().includes('chat: serving'));
+	const t = await run({ SET: 'cors_origins=$(PORT)' });
+	assert.ok(await t.exitedWithin(30000) !== null, t.output());
+	assert.match(t.output(), /stack: bad origin '\$\(PORT\)' in cors_origins/);
+	assert.ok(await portFree(s.port));
+});
 
 test('a SET without key= fails before anything starts', async () => {
 	const s = await run({ SET: 'no-key-here' });
