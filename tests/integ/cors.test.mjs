@@ -13,10 +13,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SRCDIR, startStack } from './lib/stack.mjs';
+import { startStack } from './lib/stack.mjs';
 import { call, newUser } from './lib/api.mjs';
 import { ALLOWED, upload } from './lib/media.mjs';
 
@@ -47,35 +44,11 @@ function assertNoCors(r, what) {
 	assert.deepEqual(acHeaders(r), [], what);
 }
 
-// A build folder with chat-fcgi only: the stack runs without a daemon.
-function daemonlessBuild(dirs) {
-	const build = resolve(SRCDIR, process.env.CHAT_BUILD ??
-	    'build/default');
-	const shadow = mkdtempSync(join(tmpdir(), 'chat-build-'));
-	dirs.push(shadow);
-	symlinkSync(join(build, 'chat-fcgi'), join(shadow, 'chat-fcgi'));
-	return shadow;
-}
-
-async function startWith(build, opts) {
-	const saved = process.env.CHAT_BUILD;
-	process.env.CHAT_BUILD = build;
-	try {
-		return await startStack(opts);
-	} finally {
-		if (saved === undefined)
-			delete process.env.CHAT_BUILD;
-		else
-			process.env.CHAT_BUILD = saved;
-	}
-}
-
 for (const web of ['nginx', 'lighttpd']) {
 	describe(`${web}: cors_origins listed`, () => {
 		let st;
 		let U;
 		let a;
-		const dirs = [];
 		before(async () => {
 			st = await startStack({ web, workers: 2, set: {
 				cors_origins: ORIGINS, auth_burst: '20',
@@ -84,11 +57,7 @@ for (const web of ['nginx', 'lighttpd']) {
 			U = st.url;
 			a = await newUser(U);
 		});
-		after(async () => {
-			await st?.stop();
-			for (const d of dirs)
-				rmSync(d, { recursive: true, force: true });
-		});
+		after(async () => { await st?.stop(); });
 
 		test('REST 200, 401 and 422 for each listed origin', async () => {
 			for (const o of [DEV, OTHER]) {
@@ -236,8 +205,8 @@ for (const web of ['nginx', 'lighttpd']) {
 		});
 
 		test('daemon down: the web server 503 carries CORS', async () => {
-			const st2 = await startWith(daemonlessBuild(dirs), { web,
-				workers: 1, set: { cors_origins: ORIGINS } });
+			const st2 = await startStack({ web, workers: 1,
+				daemon: false, set: { cors_origins: ORIGINS } });
 			try {
 				const r = await call(st2.url, 'GET',
 				    '/socket.io/?EIO=4&transport=polling',

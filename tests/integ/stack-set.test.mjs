@@ -10,32 +10,18 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './lib/stack.mjs';
 import { call, newRoom, newUser, post } from './lib/api.mjs';
-import { describe, leftovers, makeRun, portFree } from './lib/makerun.mjs';
+import { cleanUp, describe, leftovers, makeRun, portFree }
+	from './lib/makerun.mjs';
 import { until } from './lib/sio.mjs';
 
 const dirs = [];
 const groups = [];
-after(() => {
-	const kill = (pid) => {
-		try {
-			process.kill(pid, 'SIGKILL');
-		} catch {
-			// already gone
-		}
-	};
-	for (const g of groups)
-		kill(-g);
-	for (const d of dirs) {
-		for (const p of leftovers(d))
-			kill(p.pid);
-		rmSync(d, { recursive: true, force: true });
-	}
-});
+after(() => cleanUp(groups, dirs));
 
 // `make run-stack` with the make variables "vars" on a fresh var directory
 // and port.

@@ -15,12 +15,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
-	symlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SRCDIR, startStack } from './lib/stack.mjs';
+import { join } from 'node:path';
+import { startStack } from './lib/stack.mjs';
 import { call } from './lib/api.mjs';
 import { until } from './lib/sio.mjs';
 
@@ -64,25 +62,6 @@ function assertJson(r, status, what) {
 	assert.equal(typeof body.detail, 'string', what);
 }
 
-// A build folder with chat-fcgi only: the stack runs without a daemon.
-async function startDaemonless(opts, dirs) {
-	const build = resolve(SRCDIR, process.env.CHAT_BUILD ??
-	    'build/default');
-	const shadow = mkdtempSync(join(tmpdir(), 'chat-build-'));
-	dirs.push(shadow);
-	symlinkSync(join(build, 'chat-fcgi'), join(shadow, 'chat-fcgi'));
-	const saved = process.env.CHAT_BUILD;
-	process.env.CHAT_BUILD = shadow;
-	try {
-		return await startStack(opts);
-	} finally {
-		if (saved === undefined)
-			delete process.env.CHAT_BUILD;
-		else
-			process.env.CHAT_BUILD = saved;
-	}
-}
-
 // Every regular file under "dir" with its text.
 function files(dir, out = []) {
 	for (const e of readdirSync(dir)) {
@@ -110,16 +89,14 @@ for (const web of ['nginx', 'lighttpd']) {
 	describe(`${web}: pages, errors, logs`, () => {
 		let st;
 		let down;
-		const dirs = [];
 		before(async () => {
 			st = await startStack({ web, workers: 1 });
-			down = await startDaemonless({ web, workers: 1 }, dirs);
+			down = await startStack({ web, workers: 1,
+				daemon: false });
 		});
 		after(async () => {
 			await st?.stop();
 			await down?.stop();
-			for (const d of dirs)
-				rmSync(d, { recursive: true, force: true });
 		});
 
 		test('pages and assets: CSP, nosniff, no-referrer', async () => {

@@ -118,6 +118,21 @@ tuser(struct db *db, const char *name)
 	return id;
 }
 
+/*
+ * Rename user "from" to "to" as chat-admin does, asserting the result
+ * "want" and that a refused rename reports no id; returns the id.
+ */
+static inline int64_t
+trename(struct db *db, const char *from, const char *to, enum chat_err want)
+{
+	int64_t id = 0;
+
+	ck_assert_int_eq(db_user_rename(db, from, to, &id), want);
+	if (want != CHAT_OK)
+		ck_assert_int_eq(id, 0);
+	return id;
+}
+
 /* Insert a message without client id at "now"; returns its id. */
 static inline int64_t
 tmsg(struct db *db, int64_t room, int64_t sender, const char *text, int64_t now)

@@ -286,7 +286,6 @@ END_TEST
 START_TEST(test_migrate_clash)
 {
 	struct db *db;
-	int64_t id = 0;
 	size_t n = 0;
 
 	tload_v2();
@@ -302,22 +301,15 @@ START_TEST(test_migrate_clash)
 	ck_assert_ptr_nonnull(db = db_open_admin(tpath, BUSY_MS));
 	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
 	ck_assert_uint_eq(n, 3);
-	ck_assert_int_eq(
-	    db_user_rename(db, "aLiCe", "alice2", &id), CHAT_ERR_EXISTS);
-	ck_assert_int_eq(
-	    db_user_rename(db, "Alice", "ALICE", &id), CHAT_ERR_USERNAME_TAKEN);
-	ck_assert_int_eq(
-	    db_user_rename(db, "Alice", "BOB", &id), CHAT_ERR_USERNAME_TAKEN);
-	ck_assert_int_eq(
-	    db_user_rename(db, "nobody", "carol", &id), CHAT_ERR_NOTFOUND);
-	ck_assert_int_eq(id, 0);
-	ck_assert_int_eq(db_user_rename(db, "Alice", "alice2", &id), CHAT_OK);
-	ck_assert_int_eq(id, 3);
+	trename(db, "aLiCe", "alice2", CHAT_ERR_EXISTS);
+	trename(db, "Alice", "ALICE", CHAT_ERR_USERNAME_TAKEN);
+	trename(db, "Alice", "BOB", CHAT_ERR_USERNAME_TAKEN);
+	trename(db, "nobody", "carol", CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(trename(db, "Alice", "alice2", CHAT_OK), 3);
 	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_ptr_null(db_open(tpath, BUSY_MS));
-	ck_assert_int_eq(db_user_rename(db, "ALICE", "alice3", &id), CHAT_OK);
-	ck_assert_int_eq(id, 4);
+	ck_assert_int_eq(trename(db, "ALICE", "alice3", CHAT_OK), 4);
 	ck_assert_int_eq(db_user_clashes(db, NULL, NULL, &n), CHAT_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(traw_int("PRAGMA user_version"), 2);
@@ -332,10 +324,8 @@ START_TEST(test_migrate_clash)
 	db_free(db);
 	/* The administrator's handle opens the current schema too. */
 	ck_assert_ptr_nonnull(db = db_open_admin(tpath, BUSY_MS));
-	ck_assert_int_eq(db_user_rename(db, "alice2", "Alice2", &id), CHAT_OK);
-	ck_assert_int_eq(id, 3);
-	ck_assert_int_eq(db_user_rename(db, "alice3", "ALICE2", &id),
-	    CHAT_ERR_USERNAME_TAKEN);
+	ck_assert_int_eq(trename(db, "alice2", "Alice2", CHAT_OK), 3);
+	trename(db, "alice3", "ALICE2", CHAT_ERR_USERNAME_TAKEN);
 	db_free(db);
 }
 END_TEST

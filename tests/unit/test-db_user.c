@@ -159,19 +159,14 @@ START_TEST(test_rename)
 {
 	struct db *db = topen();
 	struct db_user u;
-	int64_t a, b, id = 0;
+	int64_t a, b;
 
 	a = tuser(db, "alice");
 	b = tuser(db, "bob");
-	ck_assert_int_eq(
-	    db_user_rename(db, "alice", "BOB", &id), CHAT_ERR_USERNAME_TAKEN);
-	ck_assert_int_eq(
-	    db_user_rename(db, "carol", "carol2", &id), CHAT_ERR_NOTFOUND);
-	ck_assert_int_eq(id, 0);
-	ck_assert_int_eq(db_user_rename(db, "ALICE", "Alice", &id), CHAT_OK);
-	ck_assert_int_eq(id, a);
-	ck_assert_int_eq(db_user_rename(db, "bob", "robert", &id), CHAT_OK);
-	ck_assert_int_eq(id, b);
+	trename(db, "alice", "BOB", CHAT_ERR_USERNAME_TAKEN);
+	trename(db, "carol", "carol2", CHAT_ERR_NOTFOUND);
+	ck_assert_int_eq(trename(db, "ALICE", "Alice", CHAT_OK), a);
+	ck_assert_int_eq(trename(db, "bob", "robert", CHAT_OK), b);
 	ck_assert_int_eq(db_user_by_login(db, "bob", &u), CHAT_ERR_NOTFOUND);
 	ck_assert_int_eq(db_user_by_login(db, "ROBERT", &u), CHAT_OK);
 	ck_assert_int_eq(u.id, b);

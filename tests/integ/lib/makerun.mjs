@@ -7,7 +7,7 @@
 // and port. Also the processes of such a stack, found through /proc.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { SRCDIR } from './stack.mjs';
 
@@ -110,6 +110,26 @@ export function leftovers(varDir, known = [], pgid = 0) {
 	    (pgid !== 0 && p.pgid === pgid) || p.cmdline.includes(varDir) ||
 	    (p.cwd !== null && (p.cwd === varDir ||
 		p.cwd.startsWith(`${varDir}/`))));
+}
+
+// What a failed case left behind, for a test file's after(): SIGKILL to
+// every process group in "groups", then to any process that still runs in
+// or names one of the var directories "dirs", which are then removed.
+export function cleanUp(groups, dirs) {
+	const kill = (pid) => {
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			// already gone
+		}
+	};
+	for (const g of groups)
+		kill(-g);
+	for (const d of dirs) {
+		for (const p of leftovers(d))
+			kill(p.pid);
+		rmSync(d, { recursive: true, force: true });
+	}
 }
 
 export const describe = (ps) => ps.map((p) => `${p.pid} ` +

@@ -7,8 +7,7 @@
 // same command tools/stack uses, on the rendered chat.conf.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SRCDIR, startStack } from './stack.mjs';
 import { until } from './sio.mjs';
@@ -27,22 +26,7 @@ export async function startStackOwnDaemon(opts = {}) {
 	const bin = join(build, 'chat-pushd');
 	if (!existsSync(bin))
 		throw new Error(`${bin} not built`);
-	const shadow = mkdtempSync(join(tmpdir(), 'chat-build-'));
-	symlinkSync(join(build, 'chat-fcgi'), join(shadow, 'chat-fcgi'));
-	const saved = process.env.CHAT_BUILD;
-	let st;
-	process.env.CHAT_BUILD = shadow;
-	try {
-		st = await startStack(opts);
-	} catch (e) {
-		rmSync(shadow, { recursive: true, force: true });
-		throw e;
-	} finally {
-		if (saved === undefined)
-			delete process.env.CHAT_BUILD;
-		else
-			process.env.CHAT_BUILD = saved;
-	}
+	const st = await startStack({ ...opts, daemon: false });
 	const conf = join(st.var, 'run/chat.conf');
 	const sock = join(st.var, 'run/push.sock');
 	let child = null;
@@ -106,8 +90,6 @@ export async function startStackOwnDaemon(opts = {}) {
 		if (child !== null)
 			await pushd.kill('SIGTERM');
 		const r = await stop();
-		// multiwatch respawns workers from the shadow folder.
-		rmSync(shadow, { recursive: true, force: true });
 		const san = out.search(/ERROR: \w+Sanitizer|runtime error:/);
 		if (san !== -1)
 			throw new Error('chat-pushd sanitizer report:\n' +

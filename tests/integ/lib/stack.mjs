@@ -7,7 +7,7 @@
 // when a child printed a sanitizer report, so the test file fails.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -56,12 +56,26 @@ export function freePort() {
 
 // Start a stack. opts: web ('nginx' | 'lighttpd'), workers (default
 // CHAT_WORKERS from the environment, else 4), set (chat.conf keys; null
-// deletes a relaxed default), relaxed (default true).
+// deletes a relaxed default), relaxed (default true), daemon (default
+// true; false runs the stack from a build folder that holds chat-fcgi
+// only, so it has no push daemon; the folder goes with stop()).
 // Resolves to { url, port, var, secret(), stop(), output() }.
 export async function startStack(opts = {}) {
 	const web = opts.web ?? 'nginx';
 	const keys = { ...(opts.relaxed === false ? {} : RELAXED),
 		...(opts.set ?? {}) };
+	let env = process.env;
+	let shadow = null;
+	if (opts.daemon === false) {
+		shadow = mkdtempSync(join(tmpdir(), 'chat-build-'));
+		symlinkSync(join(resolve(SRCDIR, process.env.CHAT_BUILD ??
+		    'build/default'), 'chat-fcgi'), join(shadow, 'chat-fcgi'));
+		env = { ...process.env, CHAT_BUILD: shadow };
+	}
+	const removeShadow = () => {
+		if (shadow !== null)
+			rmSync(shadow, { recursive: true, force: true });
+	};
 	const varDir = mkdtempSync(join(tmpdir(), 'chat-integ-'));
 	for (let attempt = 0; ; attempt++) {
 		const port = await freePort();
@@ -73,7 +87,7 @@ export async function startStack(opts = {}) {
 				args.push('--set', `${k}=${v}`);
 		const child = spawn(join(SRCDIR, 'tools/stack'), args, {
 			cwd: SRCDIR,
-			env: process.env,
+			env,
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		running.add(child);
@@ -105,6 +119,7 @@ export async function startStack(opts = {}) {
 			if (attempt < 2 && /bind|in use/i.test(out))
 				continue;
 			rmSync(varDir, { recursive: true, force: true });
+			removeShadow();
 			throw new Error(`tools/stack did not start:\n${out}`);
 		}
 		return {
@@ -135,6 +150,8 @@ export async function startStack(opts = {}) {
 				    15000);
 				const r = await exited;
 				clearTimeout(t);
+				// Only now: multiwatch respawns workers from it.
+				removeShadow();
 				if (!process.env.CHAT_KEEP_VAR)
 					rmSync(varDir, { recursive: true,
 						force: true });
