@@ -2,7 +2,7 @@
 /*
  * Unit tests of lib/db_user.c, each on a fresh database file set up by
  * tests/unit/dbfix.h. They cover user creation with a username and an
- * e-mail each unique regardless of case, the user object of API.md without
+ * e-mail each unique regardless of case, the user object of docs/api.md without
  * the hash, login by username or e-mail in any case but with SQL
  * wildcards matched literally, and renaming.
  */
