@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: ISC
 //
 // The browser client: sign up and log in (the token lives in localStorage
-// until logout), the lists of rooms and private chats with live online
-// dots, one open room with its history (older pages on scrolling up), the
-// composer (Enter sends, files upload first), and the live connection of
-// live.js. Messages are keyed by id, so a message that comes from REST, an
+// until logout; the header shows the full name given at signup), the lists
+// of rooms and private chats with live online dots (shown as unknown while
+// the live connection is down) and unread badges (a room someone else
+// made counts from its first message), one open room with its history
+// (older pages on scrolling up; kept at the newest message while images
+// load), the composer (Enter sends, files upload first), and the live
+// connection of live.js. Messages are keyed by id, so a message that comes from REST, an
 // acknowledgement, a live push and a catch-up replay is shown once.
 
 import { ApiError, request } from './api.js';
@@ -462,10 +465,8 @@ async function roomOnlineQuery() {
 		users.forEach((u, i) => {
 			if (i > 0)
 				p.append(', ');
-			const full = fullName(u);
 			p.append(element('span', { dir: 'auto',
-				text: full ? `${full} (${u.username ?? u.email})` :
-				    u.username ?? u.email }));
+				text: u.username ?? u.email }));
 		});
 	} catch {
 		p.textContent = '';

@@ -212,6 +212,23 @@ async function noSideScroll(p) {
 	assert.ok(sw <= w, `${p.name}: page ${sw}px wide in ${w}px`);
 }
 
+// Inline script that the pages' CSP would refuse, in "page": script
+// elements without src, on* attributes, javascript: URLs.
+async function inlineScript(page) {
+	return page.evaluate(() => {
+		const bad = [];
+		for (const e of document.querySelectorAll('*')) {
+			if (e.localName === 'script' && !e.hasAttribute('src'))
+				bad.push('<script> without src');
+			for (const a of e.attributes)
+				if (/^on/i.test(a.name) ||
+				    /^\s*javascript:/i.test(a.value))
+					bad.push(`${e.localName} ${a.name}="${a.value}"`);
+		}
+		return bad;
+	});
+}
+
 // Go to the list of chats (at phone width the list and a room take turns).
 async function toList(p) {
 	const back = p.page.getByRole('button', { name: 'Back to chats' });
@@ -294,33 +311,43 @@ test('the full name given at signup shows in the header, RTL too',
 	}
 });
 
+// The members hint of the open "Create room" form of p: under its field,
+// on one line, above the button (not running on beside it).
+async function hintAboveButton(p) {
+	const form = p.page.getByRole('form', { name: 'Create room' });
+	const hint = form.locator('#members-help');
+	const btn = form.getByRole('button', { name: 'Create room' });
+	await btn.waitFor();
+	await form.getByLabel('Room name').fill('اتاق تازه');
+	await shot(p.page, `${p.name}-create-room-form`);
+	assert.equal(await form.getByLabel('Room name')
+	    .evaluate((e) => getComputedStyle(e).direction), 'rtl');
+	const h = await box(hint);
+	const b = await box(btn);
+	const m = await box(form.getByLabel('Members'));
+	assert.ok(h.bottom <= b.top, `${p.name}: the hint (bottom ` +
+	    `${h.bottom}) runs beside the button (top ${b.top})`);
+	assert.ok(h.top >= m.bottom, `${p.name}: hint above its field`);
+	const line = await hint.evaluate((e) =>
+	    parseFloat(getComputedStyle(e).lineHeight) ||
+	    parseFloat(getComputedStyle(e).fontSize) * 1.4);
+	assert.ok(h.height < 1.5 * line, `${p.name}: the hint wraps`);
+	await noSideScroll(p);
+	await form.getByLabel('Room name').fill('');
+}
+
 test('the members hint has a line of its own above Create room',
     async () => {
 	for (const p of Object.values(people)) {
 		await toList(p);
 		await p.page.getByText('New chat or room').click();
-		const form = p.page.getByRole('form', { name: 'Create room' });
-		const hint = form.getByText('Emails or usernames, ' +
-		    'comma-separated');
-		const btn = form.getByRole('button', { name: 'Create room' });
-		await btn.waitFor();
-		await form.getByLabel('Room name').fill('اتاق تازه');
-		assert.equal(await form.getByLabel('Room name')
-		    .evaluate((e) => getComputedStyle(e).direction), 'rtl');
-		const h = await box(hint);
-		const b = await box(btn);
-		const m = await box(form.getByLabel('Members'));
-		assert.ok(h.bottom <= b.top, `${p.name}: the hint (bottom ` +
-		    `${h.bottom}) runs beside the button (top ${b.top})`);
-		assert.ok(h.top >= m.bottom, `${p.name}: hint above its field`);
-		const line = await hint.evaluate((e) =>
-		    parseFloat(getComputedStyle(e).lineHeight) ||
-		    parseFloat(getComputedStyle(e).fontSize) * 1.4);
-		assert.ok(h.height < 1.5 * line, `${p.name}: the hint wraps`);
-		await noSideScroll(p);
-		await shot(p.page, `${p.name}-create-room-form`);
-		await form.getByLabel('Room name').fill('');
-		await p.page.getByText('New chat or room').click();
+		try {
+			await hintAboveButton(p);
+		} finally {
+			await p.page.locator('#new-chat').evaluate((d) => {
+				d.open = false;
+			});
+		}
 	}
 });
 
@@ -339,9 +366,6 @@ test('a room made with members by username, messages both ways live',
 
 	await send(a, 'hello bob');
 	await seesOnce(a, 'hello bob');
-	// Ann's own message carries her full name beside her username.
-	assert.equal(await messageItems(a, 'hello bob')
-	    .locator('.sender-full').textContent(), a.full);
 	// Bob's list learns of the room from the live message.
 	await openRoom(b, a.room);
 	await seesOnce(b, 'hello bob');
@@ -360,6 +384,11 @@ test('a room made with members by username, messages both ways live',
 	await shownIds(b);
 	await shot(a.page, 'ann-conversation');
 	await shot(b.page, 'bob-conversation');
+	// Ann's own messages carry her full name beside her username.
+	assert.equal(await messageItems(a, 'hello bob')
+	    .locator('.sender-full').textContent(), a.full);
+	assert.equal(await messageItems(a, 'hello bob')
+	    .locator('.sender').textContent(), a.username);
 });
 
 test('who is online: room list dot and the room header', async () => {
@@ -406,51 +435,58 @@ test('a private chat started by e-mail: both list it, talk both ways',
 	await shot(a.page, 'ann-private-conversation');
 });
 
+// "from" makes a room for "to" over REST (as another device would) and
+// writes in it: "to" lists it live with an unread badge of 1, its Persian
+// name right to left beside the badge; opening it reads it.
+async function newRoomBadged(from, to) {
+	const token = await from.page.evaluate(() =>
+	    localStorage.getItem('chat.token'));
+	const name = `گروه تازه ${uniq('n')}`;
+	const r = await call(st.url, 'POST', '/chat/chat_rooms/', { token,
+		json: { name, members: [to.email] } });
+	assert.equal(r.status, 201);
+	await toList(to);
+	const m = await post(st.url, { token }, r.body.id,
+	    'سلام، اولین پیام');
+	assert.equal(m.status, 201);
+	const item = chatButton(to, 'Rooms', name);
+	await until(() => item.isVisible(), `${to.name} to list it`);
+	const badge = item.locator('.badge');
+	await until(() => badge.isVisible(),
+	    `${to.name} to see the badge`);
+	assert.equal(await badge.textContent(), '1');
+	assert.equal(await item.locator('.visually-hidden',
+	    { hasText: 'new' }).textContent(), ', 1 new');
+	// The Persian name reads right to left and keeps clear of the
+	// badge and the dot.
+	const nameEl = item.locator('.chat-name');
+	assert.equal(await nameEl.getAttribute('dir'), 'auto');
+	assert.equal(await nameEl.evaluate((e) =>
+	    getComputedStyle(e).direction), 'rtl');
+	assert.ok(!overlap(await box(nameEl), await box(badge)),
+	    `${to.name}: name over badge`);
+	assert.ok(!overlap(await box(nameEl),
+	    await box(item.locator('.dot'))), `${to.name}: name over dot`);
+	await noSideScroll(to);
+	await shot(to.page, `${to.name}-new-room-badge`);
+	// Opening it reads it.
+	await item.click();
+	await seesOnce(to, 'سلام، اولین پیام');
+	await toList(to);
+	await until(async () => await chatButton(to, 'Rooms', name)
+	    .locator('.badge').count() === 0, `${to.name}: badge gone`);
+}
+
 test('a room someone else made arrives with an unread badge of 1, RTL',
     async () => {
 	const { ann: a, bob: b } = people;
-	// Each makes a room (over REST, as another device would) for the
-	// other and writes in it; the other's list gets it live, badged.
-	for (const [from, to] of [[a, b], [b, a]]) {
-		const token = await from.page.evaluate(() =>
-		    localStorage.getItem('chat.token'));
-		const name = `گروه تازه ${uniq('n')}`;
-		const r = await call(st.url, 'POST', '/chat/chat_rooms/', { token,
-			json: { name, members: [to.email] } });
-		assert.equal(r.status, 201);
-		await toList(to);
-		const m = await post(st.url, { token }, r.body.id,
-		    'سلام، اولین پیام');
-		assert.equal(m.status, 201);
-		const item = chatButton(to, 'Rooms', name);
-		await until(() => item.isVisible(), `${to.name} to list it`);
-		const badge = item.locator('.badge');
-		await until(() => badge.isVisible(),
-		    `${to.name} to see the badge`);
-		assert.equal(await badge.textContent(), '1');
-		assert.equal(await item.locator('.visually-hidden',
-		    { hasText: 'new' }).textContent(), ', 1 new');
-		// The Persian name reads right to left and keeps clear of the
-		// badge and the dot.
-		const nameEl = item.locator('.chat-name');
-		assert.equal(await nameEl.getAttribute('dir'), 'auto');
-		assert.equal(await nameEl.evaluate((e) =>
-		    getComputedStyle(e).direction), 'rtl');
-		assert.ok(!overlap(await box(nameEl), await box(badge)),
-		    `${to.name}: name over badge`);
-		assert.ok(!overlap(await box(nameEl),
-		    await box(item.locator('.dot'))), `${to.name}: name over dot`);
-		await noSideScroll(to);
-		await shot(to.page, `${to.name}-new-room-badge`);
-		// Opening it reads it.
-		await item.click();
-		await seesOnce(to, 'سلام، اولین پیام');
-		await toList(to);
-		await until(async () => await chatButton(to, 'Rooms', name)
-		    .locator('.badge').count() === 0, `${to.name}: badge gone`);
+	try {
+		for (const [from, to] of [[a, b], [b, a]])
+			await newRoomBadged(from, to);
+	} finally {
+		await openRoom(a, a.room);
+		await openRoom(b, a.room);
 	}
-	await openRoom(a, a.room);
-	await openRoom(b, a.room);
 });
 
 test('a peer\'s online dot goes off while it is offline, on once back',
@@ -486,39 +522,46 @@ test('own browser offline: presence unknown, never green; back on reconnect',
 	    'bob\'s dot on for ann');
 	await a.ctx.setOffline(true);
 	await b.ctx.setOffline(true);
-	for (const p of [a, b])
-		await until(async () => /Offline/.test(await connState(p)
-		    .textContent()), `${p.name} to show offline`);
-	// Ann's dots no longer claim anyone is online, and say why.
-	await until(async () => await dotState(a, 'Private chats',
-	    b.username) === 'unknown', 'ann: bob\'s dot unknown');
-	assert.equal(await dotState(a, 'Rooms', a.room), 'unknown');
-	assert.equal(await a.page.locator('.chat-list .dot.on').count(), 0);
-	for (const p of [a, b]) {
-		await until(async () => /unknown/.test(
-		    await online(p).textContent()), `${p.name}: room header`);
-		assert.doesNotMatch(await online(p).textContent(), /^Online:/);
-		await shot(p.page, `${p.name}-offline-presence-unknown`);
+	try {
+		for (const p of [a, b])
+			await until(async () => /Offline/.test(await connState(p)
+			    .textContent()), `${p.name} to show offline`);
+		// Ann's dots no longer claim anyone is online, and say why.
+		await until(async () => await dotState(a, 'Private chats',
+		    b.username) === 'unknown', 'ann: bob\'s dot unknown');
+		assert.equal(await dotState(a, 'Rooms', a.room), 'unknown');
+		assert.equal(await a.page.locator('.chat-list .dot.on').count(), 0);
+		for (const p of [a, b]) {
+			await until(async () => /unknown/.test(
+			    await online(p).textContent()), `${p.name}: room header`);
+			assert.doesNotMatch(await online(p).textContent(), /^Online:/);
+			await shot(p.page, `${p.name}-offline-presence-unknown`);
+		}
+		// At phone width the list says so too.
+		await toList(b);
+		assert.equal(await dotState(b, 'Private chats', a.username),
+		    'unknown');
+		assert.equal(await b.page.locator('.chat-list .dot.on').count(), 0);
+		await shot(b.page, 'bob-offline-list-unknown');
+	} catch (e) {
+		// Bob back in the room for the tests below.
+		await openRoom(b, a.room);
+		throw e;
+	} finally {
+		await a.ctx.setOffline(false);
+		await b.ctx.setOffline(false);
 	}
-	// At phone width the list says so too.
-	await toList(b);
-	assert.equal(await dotState(b, 'Private chats', a.username),
-	    'unknown');
-	assert.equal(await b.page.locator('.chat-list .dot.on').count(), 0);
-	await shot(b.page, 'bob-offline-list-unknown');
-	await a.ctx.setOffline(false);
-	await b.ctx.setOffline(false);
 	await waitLive(a);
 	await waitLive(b);
 	await until(() => dotOn(a, 'Private chats', b.username),
 	    'bob\'s dot back on');
-	await until(() => dotOn(b, 'Private chats', a.username),
-	    'ann\'s dot back on');
 	await until(() => dotOn(a, 'Rooms', a.room), 'the room\'s dot on');
 	await until(async () => /^Online: .*/.test(await online(a)
 	    .textContent()) && (await online(a).textContent())
 	    .includes(b.username), 'ann: Online: bob again');
 	await shot(a.page, 'ann-online-presence-back');
+	await until(() => dotOn(b, 'Private chats', a.username),
+	    'ann\'s dot back on');
 	await openRoom(b, a.room);
 	await until(async () => (await online(b).textContent())
 	    .includes(a.username), 'bob: Online: ann again');
@@ -553,6 +596,43 @@ test('an image shows inline, another file as a link', async () => {
 	await shot(b.page, 'bob-sees-file-link');
 });
 
+// p opens room "name", whose picture arrives only after the room is drawn
+// (as on a slow network): once it is in, the newest message is still in
+// view above the composer.
+async function lateImageRoom(p, name) {
+	let release;
+	const held = new Promise((res) => {
+		release = res;
+	});
+	let asked = false;
+	await p.page.route('**/media/*.png', async (route) => {
+		asked = true;
+		await held;
+		await route.continue();
+	});
+	try {
+		await openRoom(p, name);
+		await seesOnce(p, 'after the picture');
+		await until(() => asked, `${p.name}: the image requested`);
+		release();
+		const img = messageItems(p, 'a tall picture').getByRole('img');
+		await until(() => img.evaluate((e) => e.complete &&
+		    e.naturalHeight === 360), `${p.name}: the image loaded`);
+		const last = messageItems(p, 'after the picture');
+		const composer = p.page.getByRole('form',
+		    { name: 'Send a message' });
+		await until(async () => (await box(last)).bottom <=
+		    (await box(composer)).top, `${p.name}: the newest message ` +
+		    'above the composer');
+		assert.ok((await box(last)).top >=
+		    (await box(p.page.locator('#messages'))).top);
+	} finally {
+		release();
+		await shot(p.page, `${p.name}-room-with-image-opened`);
+		await p.page.unroute('**/media/*.png');
+	}
+}
+
 test('a room whose images load late opens with its newest message in view',
     async () => {
 	const { ann: a, bob: b } = people;
@@ -572,39 +652,13 @@ test('a room whose images load late opens with its newest message in view',
 	    'a tall picture', { media_url: up.body.file_url })).status, 201);
 	assert.equal((await post(st.url, { token }, r.body.id,
 	    'after the picture')).status, 201);
-	for (const p of [a, b]) {
-		// The picture arrives only after the room is drawn, as on a
-		// slow network.
-		let release;
-		const held = new Promise((res) => {
-			release = res;
-		});
-		let asked = false;
-		await p.page.route('**/media/*.png', async (route) => {
-			asked = true;
-			await held;
-			await route.continue();
-		});
-		await openRoom(p, name);
-		await seesOnce(p, 'after the picture');
-		await until(() => asked, `${p.name}: the image requested`);
-		release();
-		const img = messageItems(p, 'a tall picture').getByRole('img');
-		await until(() => img.evaluate((e) => e.complete &&
-		    e.naturalHeight === 360), `${p.name}: the image loaded`);
-		const last = messageItems(p, 'after the picture');
-		const composer = p.page.getByRole('form',
-		    { name: 'Send a message' });
-		await until(async () => (await box(last)).bottom <=
-		    (await box(composer)).top, `${p.name}: the newest message ` +
-		    'above the composer');
-		assert.ok((await box(last)).top >=
-		    (await box(p.page.locator('#messages'))).top);
-		await shot(p.page, `${p.name}-room-with-image-opened`);
-		await p.page.unroute('**/media/*.png');
+	try {
+		for (const p of [a, b])
+			await lateImageRoom(p, name);
+	} finally {
+		await openRoom(a, a.room);
+		await openRoom(b, a.room);
 	}
-	await openRoom(a, a.room);
-	await openRoom(b, a.room);
 });
 
 test('markup in a message is shown as text, never run', async () => {
@@ -882,6 +936,7 @@ test('/, /docs and /api.html work under the pages\' CSP, nothing blocked',
 		await send(a, 'answered under the policy');
 		await seesOnce(c, 'answered under the policy');
 		await shot(page, 'csp-client');
+		assert.deepEqual(await inlineScript(page), []);
 
 		// /docs: swagger-ui renders every operation.
 		const doc = await (await fetch(`${st.url}/openapi.json`)).json();
@@ -895,12 +950,14 @@ test('/, /docs and /api.html work under the pages\' CSP, nothing blocked',
 		await page.locator('.auth-wrapper .authorize').click();
 		await page.locator('.modal-ux #oauth_username').waitFor();
 		await shot(page, 'csp-docs');
+		assert.deepEqual(await inlineScript(page), []);
 
 		// /api.html: docs/api.md rendered.
 		await page.goto(`${st.url}/api.html`);
 		await page.getByRole('heading', { name: '4. Socket.IO' })
 		    .waitFor({ timeout: WAIT });
 		await shot(page, 'csp-api-html');
+		assert.deepEqual(await inlineScript(page), []);
 		for (const path of ['/', '/docs', '/api.html'])
 			assert.ok(served.includes(`${st.url}${path}`), path);
 		assert.deepEqual(sink, []);
