@@ -107,10 +107,12 @@ function connSet(state) {
 	c.textContent = CONN_TEXT[state] ?? state;
 	document.body.dataset.conn = state;
 	// Without the live connection nobody's presence is known: the dots
-	// say so until the next answer to get_online_users.
-	if (state !== 'online' && S.presenceKnown) {
-		S.presenceKnown = false;
-		listsRender();
+	// and the room header say so until get_online_users answers again.
+	if (state !== 'online') {
+		if (S.presenceKnown) {
+			S.presenceKnown = false;
+			listsRender();
+		}
 		roomOnlineQuery();
 	}
 }
@@ -280,7 +282,10 @@ async function onlineRefresh() {
 			listsRender();
 		}
 	} catch {
-		// Presence stays as it was.
+		// No answer in time: presence stays unknown, ask again while
+		// the connection lasts.
+		if (S.live?.connected && !S.presenceKnown)
+			setTimeout(onlineRefresh, 2000);
 	}
 }
 
@@ -435,8 +440,11 @@ async function roomOnlineQuery() {
 	if (!cur)
 		return;
 	if (!S.live?.connected || S.liveState !== 'online') {
-		p.textContent = S.liveState === 'unavailable' ? '' :
+		const text = S.liveState === 'unavailable' ? '' :
 		    'Online status unknown: not connected';
+		// Said once (the region is live), not at every retry.
+		if (p.textContent !== text)
+			p.textContent = text;
 		p.dataset.presence = 'unknown';
 		return;
 	}
@@ -498,6 +506,7 @@ async function roomOpen(id) {
 	$('history-start').hidden = true;
 	$('send-error').textContent = '';
 	$('room-online').textContent = '';
+	delete $('room-online').dataset.presence;
 	$('room-title').textContent = roomName(id);
 	document.title = `${roomName(id)} · Chat`;
 	document.body.classList.add('in-room');
