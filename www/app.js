@@ -7,8 +7,9 @@
 // made counts from its first message), one open room with its history
 // (older pages on scrolling up; kept at the newest message while images
 // load), the composer (Enter sends, files upload first), and the live
-// connection of live.js. Messages are keyed by id, so a message that comes from REST, an
-// acknowledgement, a live push and a catch-up replay is shown once.
+// connection of live.js. Messages are keyed by id, so a message that comes
+// from REST, an acknowledgement, a live push and a catch-up replay is
+// shown once.
 
 import { ApiError, request } from './api.js';
 import { clear, element, isImageUrl, mediaUrl } from './dom.js';
