@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: ISC
 //
 // The browser client: sign up and log in (the token lives in localStorage
-// until logout), the lists of rooms and private chats with live online
-// dots, one open room with its history (older pages on scrolling up), the
-// composer (Enter sends, files upload first), and the live connection of
-// live.js. Messages are keyed by id, so a message that comes from REST, an
-// acknowledgement, a live push and a catch-up replay is shown once.
+// until logout; the header shows the full name given at signup), the lists
+// of rooms and private chats with live online dots (shown as unknown while
+// the live connection is down) and unread badges (a room someone else
+// made counts from its first message), one open room with its history
+// (older pages on scrolling up; kept at the newest message while images
+// load), the composer (Enter sends, files upload first), and the live
+// connection of live.js. Messages are keyed by id, so a message that comes
+// from REST, an acknowledgement, a live push and a catch-up replay is
+// shown once.
 
 import { ApiError, request } from './api.js';
 import { clear, element, isImageUrl, mediaUrl } from './dom.js';
@@ -19,10 +23,11 @@ const $ = (id) => document.getElementById(id);
 
 const S = {
 	token: null,
-	me: null,		// {id, username, email}
+	me: null,		// {id, username, email, full_name}
 	rooms: new Map(),	// room id -> room without messages
 	privates: new Map(),	// room id -> private chat entry
 	online: new Set(),	// e-mails of users online
+	presenceKnown: false,	// S.online is fresh from this connection
 	unread: new Map(),	// room id -> count
 	lastSeen: null,		// newest message id seen (BigInt)
 	connectedOnce: false,	// the live connection was up at least once
@@ -102,6 +107,15 @@ function connSet(state) {
 	c.dataset.state = state;
 	c.textContent = CONN_TEXT[state] ?? state;
 	document.body.dataset.conn = state;
+	// Without the live connection nobody's presence is known: the dots
+	// and the room header say so until get_online_users answers again.
+	if (state !== 'online') {
+		if (S.presenceKnown) {
+			S.presenceKnown = false;
+			listsRender();
+		}
+		roomOnlineQuery();
+	}
 }
 
 // ----- views -----------------------------------------------------------
@@ -121,7 +135,16 @@ function chatShow() {
 	$('chat-view').hidden = false;
 	$('logout').hidden = false;
 	$('me').hidden = false;
+	const full = fullName(S.me);
+	$('me-full').hidden = !full;
+	$('me-full').textContent = full;
 	$('me-name').textContent = S.me.username;
+	$('me').title = full ? `${full} (${S.me.username})` : S.me.username;
+}
+
+// The full name a user gave at signup, or '' when none.
+function fullName(u) {
+	return typeof u?.full_name === 'string' ? u.full_name.trim() : '';
 }
 
 // ----- session ---------------------------------------------------------
@@ -170,6 +193,7 @@ function sessionReset() {
 	S.rooms.clear();
 	S.privates.clear();
 	S.online.clear();
+	S.presenceKnown = false;
 	S.unread.clear();
 	S.outbox.clear();
 	S.lastSeen = null;
@@ -253,12 +277,16 @@ async function onlineRefresh() {
 		return;
 	try {
 		const users = await S.live.ask('get_online_users', {});
-		if (Array.isArray(users)) {
+		if (Array.isArray(users) && S.live?.connected) {
 			S.online = new Set(users.map((u) => u.email));
+			S.presenceKnown = true;
 			listsRender();
 		}
 	} catch {
-		// Presence stays as it was.
+		// No answer in time: presence stays unknown, ask again while
+		// the connection lasts.
+		if (S.live?.connected && !S.presenceKnown)
+			setTimeout(onlineRefresh, 2000);
 	}
 }
 
@@ -285,18 +313,23 @@ function roomOnline(id) {
 	    S.online.has(m));
 }
 
+const PRESENCE = {
+	on: { dot: 'dot on', said: ', online' },
+	off: { dot: 'dot', said: ', offline' },
+	unknown: { dot: 'dot unknown', said: ', online status unknown' },
+};
+
 function chatItem(id, name, sub) {
-	const online = roomOnline(id);
+	const pr = PRESENCE[!S.presenceKnown ? 'unknown' :
+	    roomOnline(id) ? 'on' : 'off'];
 	const unread = S.unread.get(id) ?? 0;
 	const current = S.cur?.id === id;
 	const btn = element('button', { type: 'button', class: 'chat-item',
 		'data-room-id': id, 'aria-current': current ? 'true' : null,
 		onclick: () => roomOpen(id) },
-	element('span', { class: online ? 'dot on' : 'dot',
-		'aria-hidden': 'true' }),
+	element('span', { class: pr.dot, 'aria-hidden': 'true' }),
 	element('span', { class: 'chat-name', dir: 'auto', text: name }),
-	element('span', { class: 'visually-hidden',
-		text: online ? ', online' : ', offline' }),
+	element('span', { class: 'visually-hidden', text: pr.said }),
 	sub ? element('span', { class: 'chat-sub', dir: 'auto', text: sub }) :
 	    null,
 	unread ? element('span', { class: 'badge',
@@ -407,14 +440,20 @@ async function roomOnlineQuery() {
 	const p = $('room-online');
 	if (!cur)
 		return;
-	if (!S.live?.connected) {
-		p.textContent = '';
+	if (!S.live?.connected || S.liveState !== 'online') {
+		const text = S.liveState === 'unavailable' ? '' :
+		    'Online status unknown: not connected';
+		// Said once (the region is live), not at every retry.
+		if (p.textContent !== text)
+			p.textContent = text;
+		p.dataset.presence = 'unknown';
 		return;
 	}
 	try {
 		const users = await S.live.ask('get_online_users',
 		    { room_id: cur.id });
-		if (S.cur !== cur || !Array.isArray(users))
+		if (S.cur !== cur || !Array.isArray(users) ||
+		    !S.live?.connected)
 			return;
 		// The answer is fresher than the dots: update them too.
 		const r = S.rooms.get(cur.id);
@@ -426,6 +465,7 @@ async function roomOnlineQuery() {
 			listsRender();
 		}
 		clear(p);
+		p.dataset.presence = 'known';
 		if (users.length === 0) {
 			p.textContent = 'Nobody is online';
 			return;
@@ -439,6 +479,7 @@ async function roomOnlineQuery() {
 		});
 	} catch {
 		p.textContent = '';
+		delete p.dataset.presence;
 	}
 }
 
@@ -454,7 +495,7 @@ function roomShowNone() {
 
 async function roomOpen(id) {
 	const cur = { id, els: new Map(), oldest: null, newest: null,
-		hasMore: true, loading: false };
+		hasMore: true, loading: false, stick: true, endTop: null };
 	S.cur = cur;
 	S.unread.delete(id);
 	listsRender();
@@ -466,6 +507,7 @@ async function roomOpen(id) {
 	$('history-start').hidden = true;
 	$('send-error').textContent = '';
 	$('room-online').textContent = '';
+	delete $('room-online').dataset.presence;
 	$('room-title').textContent = roomName(id);
 	document.title = `${roomName(id)} · Chat`;
 	document.body.classList.add('in-room');
@@ -564,9 +606,14 @@ function messagesNearEnd() {
 	return b.scrollHeight - b.scrollTop - b.clientHeight < 80;
 }
 
+// Scroll to the newest message and stay there (see composerWire).
 function messagesScrollEnd() {
 	const b = $('messages');
 	b.scrollTop = b.scrollHeight;
+	if (S.cur) {
+		S.cur.endTop = b.scrollTop;
+		S.cur.stick = true;
+	}
 }
 
 // ----- messages --------------------------------------------------------
@@ -574,6 +621,7 @@ function messagesScrollEnd() {
 function messageEl(m) {
 	const mine = m.sender_id === S.me?.id;
 	const who = m.sender_username ?? m.sender ?? '';
+	const full = mine ? fullName(S.me) : '';
 	const media = mediaUrl(m.media_url);
 	let attach = null;
 	if (media && isImageUrl(media))
@@ -588,6 +636,8 @@ function messageEl(m) {
 	return element('li', { class: mine ? 'msg mine' : 'msg',
 		'data-id': m.id },
 	element('div', { class: 'meta' },
+		full ? element('span', { class: 'sender-full', dir: 'auto',
+			text: full }) : null,
 		element('span', { class: 'sender', dir: 'auto', text: who }),
 		' ',
 		element('time', { datetime: m.timestamp, title: m.timestamp,
@@ -604,13 +654,16 @@ function messageAdd(m) {
 	seen(m.id);
 	const cur = S.cur;
 	if (!cur || cur.id !== m.room_id) {
-		if (!S.rooms.has(m.room_id) && !S.privates.has(m.room_id)) {
-			listsReloadSoon();
-			return;
-		}
+		// A room made by someone else arrives with its first
+		// message: that one is unread too, shown once the list has
+		// the room.
 		if (m.sender_id !== S.me?.id && !messageKnown(m)) {
 			S.unread.set(m.room_id, (S.unread.get(m.room_id) ?? 0) + 1);
 			messageRemember(m);
+		}
+		if (!S.rooms.has(m.room_id) && !S.privates.has(m.room_id)) {
+			listsReloadSoon();
+			return;
 		}
 		const p = S.privates.get(m.room_id);
 		if (p)
@@ -672,6 +725,8 @@ function pendingEl(o) {
 	const li = element('li', { class: 'msg mine pending',
 		'data-client-id': o.client_id },
 	element('div', { class: 'meta' },
+		fullName(S.me) ? element('span', { class: 'sender-full',
+			dir: 'auto', text: fullName(S.me) }) : null,
 		element('span', { class: 'sender', dir: 'auto',
 			text: S.me?.username ?? '' }),
 		' ',
@@ -810,10 +865,24 @@ function composerWire() {
 		$('msg').focus();
 	});
 	$('older').addEventListener('click', roomLoadOlder);
+	// The reader stays at the end unless they scroll away from it. The
+	// event of our own scroll to the end may come after more content
+	// (an image) has grown: that one does not count as scrolling away.
 	$('messages').addEventListener('scroll', () => {
-		if ($('messages').scrollTop < 48)
+		const top = $('messages').scrollTop;
+		if (S.cur)
+			S.cur.stick = top === S.cur.endTop || messagesNearEnd();
+		if (top < 48)
 			roomLoadOlder();
 	}, { passive: true });
+	// While the reader is at the end, the newest message stays in view
+	// whatever grows: an image that loads, the composer, the window.
+	const grown = new ResizeObserver(() => {
+		if (S.cur?.stick)
+			messagesScrollEnd();
+	});
+	grown.observe($('messages'));
+	grown.observe($('message-list'));
 	$('back').addEventListener('click', () => {
 		const id = S.cur?.id;
 		S.cur = null;

@@ -1,22 +1,34 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// /docs in headless chromium: swagger-ui renders every operation of
+// /docs in headless chromium, served with the pages' Content-Security-Policy
+// (nothing it blocks may happen): swagger-ui renders every operation of
 // /openapi.json, "Authorize" with the OAuth2 password flow (POST
-// /auth/token) gets a token, and "Try it out" on GET /auth/users/me then
-// answers 200 with the user. /docs links to the Socket.IO events on
-// /api.html (docs/api.md rendered by marked, raw HTML shown as text, then
-// DOMPurify). Screenshots go to the folder printed.
+// /auth/token) asks only for a username and a password and gets a token,
+// and "Try it out" on GET /auth/users/me then answers 200 with the user.
+// /docs links to the Socket.IO events on /api.html (docs/api.md rendered by
+// marked, raw HTML shown as text, then DOMPurify). Screenshots go to the
+// folder printed.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { newUser } from './lib/api.mjs';
-import { launch, shots, vendorCheck } from './lib/browser.mjs';
+import { enforceCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
 
 let st;
 let browser;
 let shot;
+const cspErrors = [];
+
+// A new page of its own context, served under the pages' CSP.
+async function newPage(viewport = { width: 1200, height: 900 }) {
+	const ctx = await browser.newContext({ viewport });
+	const page = await ctx.newPage();
+	await enforceCsp(page, `${viewport.width}x${viewport.height}`,
+	    cspErrors);
+	return page;
+}
 before(async () => {
 	vendorCheck();
 	st = await startStack();
@@ -34,8 +46,7 @@ test('Authorize with the password flow, then try GET /auth/users/me',
     async () => {
 	const u = await newUser(st.url);
 	const doc = await (await fetch(`${st.url}/openapi.json`)).json();
-	const page = await browser.newPage({ viewport: { width: 1200,
-		height: 900 } });
+	const page = await newPage();
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(e.message));
 	await page.goto(`${st.url}/docs`);
@@ -73,10 +84,35 @@ test('Authorize with the password flow, then try GET /auth/users/me',
 	assert.deepEqual(errors, []);
 });
 
+test('the Authorize dialog asks only for a username and a password',
+    async () => {
+	for (const viewport of [{ width: 1200, height: 800 },
+		{ width: 390, height: 844 }]) {
+		const page = await newPage(viewport);
+		await page.goto(`${st.url}/docs`);
+		await page.locator('.auth-wrapper .authorize')
+		    .waitFor({ timeout: 15000 });
+		await page.locator('.auth-wrapper .authorize').click();
+		const modal = page.locator('.modal-ux');
+		await modal.getByLabel('username:').waitFor();
+		assert.ok(await modal.getByLabel('password:').isVisible());
+		// No OAuth2 client here: nothing to ask about one.
+		for (const id of ['client_id_password', 'client_secret_password',
+			'password_type'])
+			assert.equal(await modal.locator(`#${id}`).isVisible(),
+			    false, `${id} shown at ${viewport.width}px`);
+		for (const text of ['client_id:', 'client_secret:',
+			'Client credentials location:'])
+			assert.equal(await modal.getByText(text).isVisible(), false,
+			    `"${text}" shown at ${viewport.width}px`);
+		await shot(page, `authorize-dialog-${viewport.width}`);
+		await page.context().close();
+	}
+});
+
 test('/docs links to the Socket.IO events, rendered from docs/api.md',
     async () => {
-	const page = await browser.newPage({ viewport: { width: 1200,
-		height: 900 } });
+	const page = await newPage();
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(e.message));
 	await page.goto(`${st.url}/docs`);
@@ -106,7 +142,7 @@ test('/docs links to the Socket.IO events, rendered from docs/api.md',
 });
 
 test('/api.html shows markup in the Markdown as text', async () => {
-	const page = await browser.newPage();
+	const page = await newPage();
 	const dialogs = [];
 	page.on('dialog', (d) => {
 		dialogs.push(d.message());
@@ -132,4 +168,8 @@ test('/api.html shows markup in the Markdown as text', async () => {
 	await shot(page, 'api-md-markup-as-text');
 	assert.deepEqual(dialogs, []);
 	await page.close();
+});
+
+test('nothing was blocked by the Content-Security-Policy', () => {
+	assert.deepEqual(cspErrors, []);
 });

@@ -2,13 +2,19 @@
 // test-timeout: 300
 //
 // The browser client end to end, in headless Debian chromium against the
-// real stack: two people (one at desktop size, one at phone width) sign
-// up, make a room and a private chat (picked by e-mail), talk both ways in
-// real time, watch each other's online dot go off and on, send an image
-// and a PDF, page back through history, lose the network and get what they
-// missed once, see markup (in a message, a room name, a file name) and
-// right-to-left text shown as text, stay signed in across a reload, and
-// open a chat and send with the keyboard alone. Every control
+// real stack, every page served with the web server's
+// Content-Security-Policy (nothing it blocks may happen): two people (one
+// at 1200x800, one at phone size 390x844) sign up with full names (shown
+// in the header, one of them Persian), make a room and a private chat
+// (picked by e-mail), talk both ways in real time, see the badge of a room
+// someone else made, watch each other's online dot go off and on and their
+// own presence turn unknown while their browser is offline, open a room
+// whose images load late and still see its newest message above the
+// composer, send an image and a PDF, page back through history, lose the
+// network and get what they missed once, see markup (in a message, a room
+// name, a file name) and right-to-left text shown as text, stay signed in
+// across a reload, and open a chat and send with the keyboard alone.
+// /docs and /api.html are checked under the same policy. Every control
 // is found by its accessible name (getByRole/getByLabel): that is the
 // accessibility check. Screenshots of each step go to the folder printed
 // at the start.
@@ -18,7 +24,8 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { startStack } from './lib/stack.mjs';
 import { call, post, uniq } from './lib/api.mjs';
-import { launch, shots, vendorCheck } from './lib/browser.mjs';
+import { enforceCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
+import { upload } from './lib/media.mjs';
 
 const WAIT = 15000;
 
@@ -28,6 +35,7 @@ let shot;
 const people = {};
 const dialogs = [];
 const pageErrors = [];
+const cspErrors = [];
 
 // Poll fn() until it returns a truthy value or "ms" pass.
 async function until(fn, what, ms = WAIT) {
@@ -90,10 +98,13 @@ function pdf() {
 	    'trailer\n<< /Root 1 0 R >>\n%%EOF\n');
 }
 
-// A person: a browser context of its own (own localStorage) and a page.
-async function person(name, viewport) {
+// A person: a browser context of its own (own localStorage) and a page,
+// served under the pages' Content-Security-Policy. "full" is the full name
+// given at signup.
+async function person(name, viewport, full) {
 	const ctx = await browser.newContext({ viewport });
 	const page = await ctx.newPage();
+	const served = await enforceCsp(page, name, cspErrors);
 	page.on('dialog', (d) => {
 		dialogs.push(`${name}: ${d.type()} ${d.message()}`);
 		d.dismiss().catch(() => {});
@@ -109,7 +120,7 @@ async function person(name, viewport) {
 			sio.push(await r.text().catch(() => ''));
 	});
 	const username = uniq(name);
-	const p = { name, ctx, page, username, sio,
+	const p = { name, ctx, page, username, sio, served, full,
 		email: `${username.toLowerCase()}@example.com`,
 		password: `pw-${uniq('x')}` };
 	people[name] = p;
@@ -163,15 +174,66 @@ function chatButton(p, list, name) {
 	    .getByRole('button', { name });
 }
 
-// Whether the online dot of that item is on.
-async function dotOn(p, list, name) {
+// The online dot of that item: 'on', 'off' or 'unknown' (not connected).
+async function dotState(p, list, name) {
 	const btn = chatButton(p, list, name);
-	const on = /\bon\b/.test(await btn.locator('.dot')
-	    .getAttribute('class'));
+	const cls = await btn.locator('.dot').getAttribute('class');
+	const state = /\bon\b/.test(cls) ? 'on' :
+	    /\bunknown\b/.test(cls) ? 'unknown' : 'off';
 	// Screen readers get the same through the hidden text.
 	const said = await btn.locator('.visually-hidden').first().textContent();
-	assert.equal(said, on ? ', online' : ', offline');
-	return on;
+	assert.equal(said, { on: ', online', off: ', offline',
+		unknown: ', online status unknown' }[state]);
+	return state;
+}
+
+// Whether the online dot of that item is on (green).
+async function dotOn(p, list, name) {
+	return await dotState(p, list, name) === 'on';
+}
+
+// The box of a locator in CSS pixels of the viewport.
+async function box(loc) {
+	const b = await loc.boundingBox();
+	assert.ok(b, 'element has no box');
+	return { top: b.y, bottom: b.y + b.height, left: b.x,
+		right: b.x + b.width, height: b.height };
+}
+
+function overlap(a, b) {
+	return a.left < b.right && b.left < a.right && a.top < b.bottom &&
+	    b.top < a.bottom;
+}
+
+// Nothing wider than the viewport (a layout that broke scrolls sideways).
+async function noSideScroll(p) {
+	const [sw, w] = await p.page.evaluate(() =>
+	    [document.documentElement.scrollWidth, window.innerWidth]);
+	assert.ok(sw <= w, `${p.name}: page ${sw}px wide in ${w}px`);
+}
+
+// Inline script that the pages' CSP would refuse, in "page": script
+// elements without src, on* attributes, javascript: URLs.
+async function inlineScript(page) {
+	return page.evaluate(() => {
+		const bad = [];
+		for (const e of document.querySelectorAll('*')) {
+			if (e.localName === 'script' && !e.hasAttribute('src'))
+				bad.push('<script> without src');
+			for (const a of e.attributes)
+				if (/^on/i.test(a.name) ||
+				    /^\s*javascript:/i.test(a.value))
+					bad.push(`${e.localName} ${a.name}="${a.value}"`);
+		}
+		return bad;
+	});
+}
+
+// Go to the list of chats (at phone width the list and a room take turns).
+async function toList(p) {
+	const back = p.page.getByRole('button', { name: 'Back to chats' });
+	if (await back.isVisible())
+		await back.click();
 }
 
 async function openRoom(p, name) {
@@ -202,14 +264,17 @@ after(async () => {
 });
 
 test('two people sign up through the forms', async () => {
-	const a = await person('ann', { width: 1200, height: 800 });
-	const b = await person('bob', { width: 375, height: 740 });
+	const a = await person('ann', { width: 1200, height: 800 },
+	    'Ann Example');
+	const b = await person('bob', { width: 390, height: 844 },
+	    'بابک رضایی');
 	for (const p of [a, b]) {
 		await p.page.goto(`${st.url}/`);
 		const form = p.page.getByRole('form', { name: 'Sign up' });
 		await form.getByLabel('Username').fill(p.username);
 		await form.getByLabel('Email').fill(p.email);
 		await form.getByLabel('Password').fill(p.password);
+		await form.getByLabel('Full name (optional)').fill(p.full);
 		if (p === a)
 			await shot(p.page, 'signup-form');
 		await form.getByRole('button', { name: 'Sign up' }).click();
@@ -219,6 +284,70 @@ test('two people sign up through the forms', async () => {
 		assert.ok(await p.page.evaluate(() =>
 		    localStorage.getItem('chat.token')));
 		await shot(p.page, `${p.name}-signed-up`);
+	}
+});
+
+test('the full name given at signup shows in the header, RTL too',
+    async () => {
+	for (const p of Object.values(people)) {
+		const full = p.page.locator('#me-full');
+		await until(async () => await full.isVisible() &&
+		    await full.textContent() === p.full,
+		`${p.name} to see the full name in the header`);
+		assert.equal(await full.getAttribute('dir'), 'auto');
+		assert.equal(await p.page.locator('#me-name').textContent(),
+		    p.username);
+		// Persian reads right to left inside the LTR header.
+		assert.equal(await full.evaluate((e) =>
+		    getComputedStyle(e).direction),
+		p.full === 'Ann Example' ? 'ltr' : 'rtl');
+		const me = await box(p.page.locator('#me'));
+		const out = await box(p.page.getByRole('button',
+		    { name: 'Log out' }));
+		assert.ok(!overlap(me, out), `${p.name}: name over Log out`);
+		assert.ok(me.height < 2 * 24, `${p.name}: header name wraps`);
+		await noSideScroll(p);
+		await shot(p.page, `${p.name}-full-name-in-header`);
+	}
+});
+
+// The members hint of the open "Create room" form of p: under its field,
+// on one line, above the button (not running on beside it).
+async function hintAboveButton(p) {
+	const form = p.page.getByRole('form', { name: 'Create room' });
+	const hint = form.locator('#members-help');
+	const btn = form.getByRole('button', { name: 'Create room' });
+	await btn.waitFor();
+	await form.getByLabel('Room name').fill('اتاق تازه');
+	await shot(p.page, `${p.name}-create-room-form`);
+	assert.equal(await form.getByLabel('Room name')
+	    .evaluate((e) => getComputedStyle(e).direction), 'rtl');
+	const h = await box(hint);
+	const b = await box(btn);
+	const m = await box(form.getByLabel('Members'));
+	assert.ok(h.bottom <= b.top, `${p.name}: the hint (bottom ` +
+	    `${h.bottom}) runs beside the button (top ${b.top})`);
+	assert.ok(h.top >= m.bottom, `${p.name}: hint above its field`);
+	const line = await hint.evaluate((e) =>
+	    parseFloat(getComputedStyle(e).lineHeight) ||
+	    parseFloat(getComputedStyle(e).fontSize) * 1.4);
+	assert.ok(h.height < 1.5 * line, `${p.name}: the hint wraps`);
+	await noSideScroll(p);
+	await form.getByLabel('Room name').fill('');
+}
+
+test('the members hint has a line of its own above Create room',
+    async () => {
+	for (const p of Object.values(people)) {
+		await toList(p);
+		await p.page.getByText('New chat or room').click();
+		try {
+			await hintAboveButton(p);
+		} finally {
+			await p.page.locator('#new-chat').evaluate((d) => {
+				d.open = false;
+			});
+		}
 	}
 });
 
@@ -255,6 +384,11 @@ test('a room made with members by username, messages both ways live',
 	await shownIds(b);
 	await shot(a.page, 'ann-conversation');
 	await shot(b.page, 'bob-conversation');
+	// Ann's own messages carry her full name beside her username.
+	assert.equal(await messageItems(a, 'hello bob')
+	    .locator('.sender-full').textContent(), a.full);
+	assert.equal(await messageItems(a, 'hello bob')
+	    .locator('.sender').textContent(), a.username);
 });
 
 test('who is online: room list dot and the room header', async () => {
@@ -301,6 +435,60 @@ test('a private chat started by e-mail: both list it, talk both ways',
 	await shot(a.page, 'ann-private-conversation');
 });
 
+// "from" makes a room for "to" over REST (as another device would) and
+// writes in it: "to" lists it live with an unread badge of 1, its Persian
+// name right to left beside the badge; opening it reads it.
+async function newRoomBadged(from, to) {
+	const token = await from.page.evaluate(() =>
+	    localStorage.getItem('chat.token'));
+	const name = `گروه تازه ${uniq('n')}`;
+	const r = await call(st.url, 'POST', '/chat/chat_rooms/', { token,
+		json: { name, members: [to.email] } });
+	assert.equal(r.status, 201);
+	await toList(to);
+	const m = await post(st.url, { token }, r.body.id,
+	    'سلام، اولین پیام');
+	assert.equal(m.status, 201);
+	const item = chatButton(to, 'Rooms', name);
+	await until(() => item.isVisible(), `${to.name} to list it`);
+	const badge = item.locator('.badge');
+	await until(() => badge.isVisible(),
+	    `${to.name} to see the badge`);
+	assert.equal(await badge.textContent(), '1');
+	assert.equal(await item.locator('.visually-hidden',
+	    { hasText: 'new' }).textContent(), ', 1 new');
+	// The Persian name reads right to left and keeps clear of the
+	// badge and the dot.
+	const nameEl = item.locator('.chat-name');
+	assert.equal(await nameEl.getAttribute('dir'), 'auto');
+	assert.equal(await nameEl.evaluate((e) =>
+	    getComputedStyle(e).direction), 'rtl');
+	assert.ok(!overlap(await box(nameEl), await box(badge)),
+	    `${to.name}: name over badge`);
+	assert.ok(!overlap(await box(nameEl),
+	    await box(item.locator('.dot'))), `${to.name}: name over dot`);
+	await noSideScroll(to);
+	await shot(to.page, `${to.name}-new-room-badge`);
+	// Opening it reads it.
+	await item.click();
+	await seesOnce(to, 'سلام، اولین پیام');
+	await toList(to);
+	await until(async () => await chatButton(to, 'Rooms', name)
+	    .locator('.badge').count() === 0, `${to.name}: badge gone`);
+}
+
+test('a room someone else made arrives with an unread badge of 1, RTL',
+    async () => {
+	const { ann: a, bob: b } = people;
+	try {
+		for (const [from, to] of [[a, b], [b, a]])
+			await newRoomBadged(from, to);
+	} finally {
+		await openRoom(a, a.room);
+		await openRoom(b, a.room);
+	}
+});
+
 test('a peer\'s online dot goes off while it is offline, on once back',
     async () => {
 	const { ann: a, bob: b } = people;
@@ -322,6 +510,62 @@ test('a peer\'s online dot goes off while it is offline, on once back',
 	// Back to the first room for the tests below.
 	await openRoom(a, a.room);
 	await openRoom(b, a.room);
+});
+
+test('own browser offline: presence unknown, never green; back on reconnect',
+    async () => {
+	const { ann: a, bob: b } = people;
+	const online = (p) => p.page.locator('#room-online');
+	await until(async () => (await online(a).textContent())
+	    .includes(b.username), 'ann to see bob online in the room');
+	await until(() => dotOn(a, 'Private chats', b.username),
+	    'bob\'s dot on for ann');
+	await a.ctx.setOffline(true);
+	await b.ctx.setOffline(true);
+	try {
+		for (const p of [a, b])
+			await until(async () => /Offline/.test(await connState(p)
+			    .textContent()), `${p.name} to show offline`);
+		// Ann's dots no longer claim anyone is online, and say why.
+		await until(async () => await dotState(a, 'Private chats',
+		    b.username) === 'unknown', 'ann: bob\'s dot unknown');
+		assert.equal(await dotState(a, 'Rooms', a.room), 'unknown');
+		assert.equal(await a.page.locator('.chat-list .dot.on').count(), 0);
+		for (const p of [a, b]) {
+			await until(async () => /unknown/.test(
+			    await online(p).textContent()), `${p.name}: room header`);
+			assert.doesNotMatch(await online(p).textContent(), /^Online:/);
+			await shot(p.page, `${p.name}-offline-presence-unknown`);
+		}
+		// At phone width the list says so too.
+		await toList(b);
+		assert.equal(await dotState(b, 'Private chats', a.username),
+		    'unknown');
+		assert.equal(await b.page.locator('.chat-list .dot.on').count(), 0);
+		await shot(b.page, 'bob-offline-list-unknown');
+	} catch (e) {
+		// Bob back in the room for the tests below.
+		await openRoom(b, a.room);
+		throw e;
+	} finally {
+		await a.ctx.setOffline(false);
+		await b.ctx.setOffline(false);
+	}
+	await waitLive(a);
+	await waitLive(b);
+	await until(() => dotOn(a, 'Private chats', b.username),
+	    'bob\'s dot back on');
+	await until(() => dotOn(a, 'Rooms', a.room), 'the room\'s dot on');
+	await until(async () => /^Online: .*/.test(await online(a)
+	    .textContent()) && (await online(a).textContent())
+	    .includes(b.username), 'ann: Online: bob again');
+	await shot(a.page, 'ann-online-presence-back');
+	await until(() => dotOn(b, 'Private chats', a.username),
+	    'ann\'s dot back on');
+	await openRoom(b, a.room);
+	await until(async () => (await online(b).textContent())
+	    .includes(a.username), 'bob: Online: ann again');
+	await shot(b.page, 'bob-online-presence-back');
 });
 
 test('an image shows inline, another file as a link', async () => {
@@ -350,6 +594,71 @@ test('an image shows inline, another file as a link', async () => {
 	await link.waitFor({ timeout: WAIT });
 	assert.match(await link.getAttribute('href'), /^\/media\/[0-9a-f]{32}\.pdf$/);
 	await shot(b.page, 'bob-sees-file-link');
+});
+
+// p opens room "name", whose picture arrives only after the room is drawn
+// (as on a slow network): once it is in, the newest message is still in
+// view above the composer.
+async function lateImageRoom(p, name) {
+	let release;
+	const held = new Promise((res) => {
+		release = res;
+	});
+	let asked = false;
+	await p.page.route('**/media/*.png', async (route) => {
+		asked = true;
+		await held;
+		await route.continue();
+	});
+	try {
+		await openRoom(p, name);
+		await seesOnce(p, 'after the picture');
+		await until(() => asked, `${p.name}: the image requested`);
+		release();
+		const img = messageItems(p, 'a tall picture').getByRole('img');
+		await until(() => img.evaluate((e) => e.complete &&
+		    e.naturalHeight === 360), `${p.name}: the image loaded`);
+		const last = messageItems(p, 'after the picture');
+		const composer = p.page.getByRole('form',
+		    { name: 'Send a message' });
+		await until(async () => (await box(last)).bottom <=
+		    (await box(composer)).top, `${p.name}: the newest message ` +
+		    'above the composer');
+		assert.ok((await box(last)).top >=
+		    (await box(p.page.locator('#messages'))).top);
+	} finally {
+		release();
+		await shot(p.page, `${p.name}-room-with-image-opened`);
+		await p.page.unroute('**/media/*.png');
+	}
+}
+
+test('a room whose images load late opens with its newest message in view',
+    async () => {
+	const { ann: a, bob: b } = people;
+	const token = await a.page.evaluate(() =>
+	    localStorage.getItem('chat.token'));
+	const name = `Pictures ${uniq('p')}`;
+	const r = await call(st.url, 'POST', '/chat/chat_rooms/', { token,
+		json: { name, members: [b.email] } });
+	assert.equal(r.status, 201);
+	for (let i = 1; i <= 12; i++)
+		assert.equal((await post(st.url, { token }, r.body.id,
+		    `before the picture ${i}`)).status, 201);
+	const up = await upload(st.url, token, png(240, 360,
+	    [30, 90, 200, 255]), { filename: 'tall.png' });
+	assert.equal(up.status, 201);
+	assert.equal((await post(st.url, { token }, r.body.id,
+	    'a tall picture', { media_url: up.body.file_url })).status, 201);
+	assert.equal((await post(st.url, { token }, r.body.id,
+	    'after the picture')).status, 201);
+	try {
+		for (const p of [a, b])
+			await lateImageRoom(p, name);
+	} finally {
+		await openRoom(a, a.room);
+		await openRoom(b, a.room);
+	}
 });
 
 test('markup in a message is shown as text, never run', async () => {
@@ -599,7 +908,75 @@ test('log out clears the token; log in again by e-mail', async () => {
 	await shot(a.page, 'ann-logged-in-again');
 });
 
+test('/, /docs and /api.html work under the pages\' CSP, nothing blocked',
+    async () => {
+	const { ann: a, bob: b } = people;
+	// Everything above ran under the policy.
+	for (const p of [a, b])
+		assert.ok(p.served.includes(`${st.url}/`), p.name);
+	assert.deepEqual(cspErrors, []);
+	const sink = [];
+	const ctx = await browser.newContext({ viewport: { width: 390,
+		height: 844 } });
+	const page = await ctx.newPage();
+	const served = await enforceCsp(page, 'bob again', sink);
+	page.on('pageerror', (e) => pageErrors.push(`csp: ${e.message}`));
+	const c = { name: 'bob again', ctx, page };
+	try {
+		// The client: log in, open the room, chat both ways.
+		await page.goto(`${st.url}/`);
+		const form = page.getByRole('form', { name: 'Log in' });
+		await form.getByLabel('Email or username').fill(b.username);
+		await form.getByLabel('Password').fill(b.password);
+		await form.getByRole('button', { name: 'Log in' }).click();
+		await waitLive(c);
+		await openRoom(c, a.room);
+		await send(c, 'sent under the policy');
+		await seesOnce(a, 'sent under the policy');
+		await send(a, 'answered under the policy');
+		await seesOnce(c, 'answered under the policy');
+		await shot(page, 'csp-client');
+		assert.deepEqual(await inlineScript(page), []);
+
+		// /docs: swagger-ui renders every operation.
+		const doc = await (await fetch(`${st.url}/openapi.json`)).json();
+		let ops = 0;
+		for (const item of Object.values(doc.paths))
+			ops += Object.keys(item)
+			    .filter((k) => k !== 'parameters').length;
+		await page.goto(`${st.url}/docs`);
+		await page.locator('.opblock').first().waitFor({ timeout: WAIT });
+		assert.equal(await page.locator('.opblock').count(), ops);
+		await page.locator('.auth-wrapper .authorize').click();
+		await page.locator('.modal-ux #oauth_username').waitFor();
+		await shot(page, 'csp-docs');
+		assert.deepEqual(await inlineScript(page), []);
+
+		// /api.html: docs/api.md rendered.
+		await page.goto(`${st.url}/api.html`);
+		await page.getByRole('heading', { name: '4. Socket.IO' })
+		    .waitFor({ timeout: WAIT });
+		await shot(page, 'csp-api-html');
+		assert.deepEqual(await inlineScript(page), []);
+		for (const path of ['/', '/docs', '/api.html'])
+			assert.ok(served.includes(`${st.url}${path}`), path);
+		assert.deepEqual(sink, []);
+
+		// The policy is in force: an inline script is refused and seen.
+		await page.evaluate(() => {
+			const e = document.createElement('script');
+			e.textContent = 'window.inlineRan = true;';
+			document.body.append(e);
+		});
+		await until(() => sink.length > 0, 'the inline script reported');
+		assert.equal(await page.evaluate(() => window.inlineRan), undefined);
+	} finally {
+		await ctx.close();
+	}
+});
+
 test('no script error and no dialog in any page', () => {
 	assert.deepEqual(pageErrors, []);
 	assert.deepEqual(dialogs, []);
+	assert.deepEqual(cspErrors, []);
 });
