@@ -59,8 +59,15 @@ try {
 	const { io } = await import(B + '/vendor/socket.io.esm.min.js');
 	r.socket = await new Promise((res) => {
 		const sock = io(B, { auth: { token }, reconnection: false });
-		sock.on('connect', () => sock.io.engine.once('upgrade',
-		    (t) => { res('upgraded ' + t.name); sock.close(); }));
+		const done = (t) => { res('upgraded ' + t); sock.close(); };
+		// The upgrade may end before or after the CONNECT's answer.
+		sock.on('connect', () => {
+			const e = sock.io.engine;
+			if (e.transport.name === 'websocket')
+				done('websocket');
+			else
+				e.once('upgrade', (t) => done(t.name));
+		});
 		sock.on('connect_error', (e) => res('connect_error ' + e.message));
 	});
 } catch (e) {

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { newUser } from './lib/api.mjs';
-import { enforceCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
+import { watchCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
 
 let st;
 let browser;
@@ -25,7 +25,7 @@ const cspErrors = [];
 async function newPage(viewport = { width: 1200, height: 900 }) {
 	const ctx = await browser.newContext({ viewport });
 	const page = await ctx.newPage();
-	await enforceCsp(page, `${viewport.width}x${viewport.height}`,
+	await watchCsp(page, `${viewport.width}x${viewport.height}`,
 	    cspErrors);
 	return page;
 }

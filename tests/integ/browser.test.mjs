@@ -24,7 +24,7 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { startStack } from './lib/stack.mjs';
 import { call, post, uniq } from './lib/api.mjs';
-import { enforceCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
+import { watchCsp, launch, shots, vendorCheck } from './lib/browser.mjs';
 import { upload } from './lib/media.mjs';
 
 const WAIT = 15000;
@@ -104,7 +104,7 @@ function pdf() {
 async function person(name, viewport, full) {
 	const ctx = await browser.newContext({ viewport });
 	const page = await ctx.newPage();
-	const served = await enforceCsp(page, name, cspErrors);
+	const served = await watchCsp(page, name, cspErrors);
 	page.on('dialog', (d) => {
 		dialogs.push(`${name}: ${d.type()} ${d.message()}`);
 		d.dismiss().catch(() => {});
@@ -919,7 +919,7 @@ test('/, /docs and /api.html work under the pages\' CSP, nothing blocked',
 	const ctx = await browser.newContext({ viewport: { width: 390,
 		height: 844 } });
 	const page = await ctx.newPage();
-	const served = await enforceCsp(page, 'bob again', sink);
+	const served = await watchCsp(page, 'bob again', sink);
 	page.on('pageerror', (e) => pageErrors.push(`csp: ${e.message}`));
 	const c = { name: 'bob again', ctx, page };
 	try {

@@ -21,12 +21,7 @@ import { join } from 'node:path';
 import { startStack } from './lib/stack.mjs';
 import { call } from './lib/api.mjs';
 import { until } from './lib/sio.mjs';
-
-const PAGE_CSP = "default-src 'self'; script-src 'self'; " +
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; " +
-    "object-src 'none'; base-uri 'none'; form-action 'self'; " +
-    "frame-ancestors 'none'";
+import { PAGE_CSP } from './lib/browser.mjs';
 
 // Send "bytes" on a new connection; resolve to everything read until the
 // server closes it, parsed as status, headers and body.

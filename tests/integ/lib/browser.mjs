@@ -15,14 +15,9 @@ import { SRCDIR } from './stack.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-// A page that enforceCsp() hands over through DevTools has no server
-// address of its own, and chromium's Local Network Access checks would then
-// refuse its WebSocket to 127.0.0.1 (the client falls back to polling):
-// every page here and the service are on the loopback, so they are off.
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
 	'--disable-quic', '--no-first-run', '--disable-background-networking',
-	'--disable-component-update', '--disable-sync',
-	'--disable-features=LocalNetworkAccessChecks'];
+	'--disable-component-update', '--disable-sync'];
 
 // Start the browser; throws with a hint when chromium is not installed.
 export async function launch() {
@@ -41,40 +36,18 @@ export const PAGE_CSP = "default-src 'self'; script-src 'self'; " +
     "object-src 'none'; base-uri 'none'; form-action 'self'; " +
     "frame-ancestors 'none'";
 
-// Serve every page (document) that "page" loads with PAGE_CSP, whatever
-// the web server sent, and push each violation into "sink" as "<who>:
-// <what>": the securitypolicyviolation event and the console error
-// chromium prints for a blocked script or style. Only documents are
-// intercepted (through chromium's Fetch domain, not page.route, which
-// would hold every request and change how the page's WebSocket ends
-// when the browser goes offline). Resolves to the list of document URLs
-// served with the policy.
-export async function enforceCsp(page, who, sink) {
+// Watch the pages (documents) that "page" loads: each one the web server
+// sent with exactly PAGE_CSP is added to the list this resolves to, and
+// each violation goes into "sink" as "<who>: <what>" (the
+// securitypolicyviolation event and the console error chromium prints for
+// a blocked script or style).
+export async function watchCsp(page, who, sink) {
 	const served = [];
-	const cdp = await page.context().newCDPSession(page);
-	cdp.on('Fetch.requestPaused', async (ev) => {
-		const headers = (ev.responseHeaders ?? []).filter((h) =>
-		    h.name.toLowerCase() !== 'content-security-policy');
-		headers.push({ name: 'Content-Security-Policy', value: PAGE_CSP });
-		try {
-			const { body, base64Encoded } = await cdp.send(
-			    'Fetch.getResponseBody', { requestId: ev.requestId });
-			await cdp.send('Fetch.fulfillRequest', {
-				requestId: ev.requestId,
-				responseCode: ev.responseStatusCode,
-				responseHeaders: headers,
-				body: base64Encoded ? body :
-				    Buffer.from(body).toString('base64') });
-			served.push(ev.request.url);
-		} catch {
-			// No body to give (the page went away, a redirect):
-			// let it through as it came.
-			await cdp.send('Fetch.continueRequest',
-			    { requestId: ev.requestId }).catch(() => {});
-		}
+	page.on('response', (r) => {
+		if (r.request().resourceType() === 'document' &&
+		    r.headers()['content-security-policy'] === PAGE_CSP)
+			served.push(r.url());
 	});
-	await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*',
-		resourceType: 'Document', requestStage: 'Response' }] });
 	await page.addInitScript(() => document.addEventListener(
 	    'securitypolicyviolation', (e) => console.error('CSP violation: ' +
 		`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} ` +
