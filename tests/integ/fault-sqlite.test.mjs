@@ -56,10 +56,14 @@ describe('SQLite busy', () => {
 		const U = st.url;
 		const [a, b] = [await newUser(U), await newUser(U)];
 		const room = await newRoom(U, a, [b.email]);
-		const before = await post(U, a, room.id, 'before the lock');
-		assert.equal(before.status, 201, before.text);
+		// Connected first, so that the push of "before" is one b gets
+		// in any case, not one that a slow daemon may or may not send.
 		const sa = await connect(U, a);
 		const sb = await connect(U, b);
+		const before = await post(U, a, room.id, 'before the lock');
+		assert.equal(before.status, 201, before.text);
+		await until(() => sb.rec.ids().includes(before.body.id), 20000,
+		    'the push before the lock');
 
 		const release = await holdLock(join(st.var, 'chat.db'));
 		let released = false;
@@ -101,7 +105,8 @@ describe('SQLite busy', () => {
 		assert.equal(sr.status, 'received', JSON.stringify(sr));
 		await until(() => sb.rec.ids().includes(sr.message.id), 20000,
 		    'the push after the lock');
-		assert.deepEqual(sb.rec.ids(), [r.body.id, sr.message.id]);
+		assert.deepEqual(sb.rec.ids(), [before.body.id, r.body.id,
+			sr.message.id]);
 	});
 
 	// TESTING.md 4.3: fastcgi_read_timeout above the worst-case handler,
