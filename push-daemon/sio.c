@@ -522,24 +522,6 @@ sio_nsp_find(struct sio *srv, const char *name)
 	return NULL;
 }
 
-const char *
-sio_nsp_name(const struct sio_nsp *nsp)
-{
-	return nsp->name;
-}
-
-const char *
-sio_socket_id(const struct sio_socket *s)
-{
-	return s->id;
-}
-
-struct sio_nsp *
-sio_socket_nsp(const struct sio_socket *s)
-{
-	return s->nsp;
-}
-
 void *
 sio_socket_data(const struct sio_socket *s)
 {
