@@ -11,7 +11,6 @@
  * no peeking inside archives.
  */
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include <magic.h>
+#include <sodium.h>
 
 #include "chat.h"
 #include "db.h"
@@ -252,30 +252,27 @@ upload_store_sweep(struct upload_store *s, struct db *db)
 	return n;
 }
 
-/* Fill "hex" with UPLOAD_HEX_LEN lowercase hex digits of fresh randomness. */
-static int
+/*
+ * Fill "hex" with UPLOAD_HEX_LEN lowercase hex digits of fresh randomness.
+ * Every random byte of the programs (upload names, token ids, session and
+ * socket ids, the address table's hash key, the dummy password) comes from
+ * libsodium's randombytes_buf: libsodium is linked for Argon2id anyway, and
+ * its call cannot fail or return short (getrandom underneath, retried), so
+ * there is one random source and no error path to test.
+ */
+static void
 upload_random_hex(char hex[UPLOAD_HEX_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char b[UPLOAD_HEX_LEN / 2];
-	size_t got = 0, i;
-	ssize_t n;
+	size_t i;
 
-	while (got < sizeof(b)) {
-		if ((n = getrandom(b + got, sizeof(b) - got, 0)) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("%s: getrandom", __func__);
-			return -1;
-		}
-		got += (size_t)n;
-	}
+	randombytes_buf(b, sizeof(b));
 	for (i = 0; i < sizeof(b); i++) {
 		hex[2 * i] = digits[b[i] >> 4];
 		hex[2 * i + 1] = digits[b[i] & 15];
 	}
 	hex[UPLOAD_HEX_LEN] = '\0';
-	return 0;
 }
 
 enum upload_err
@@ -295,8 +292,7 @@ upload_new(struct upload_store *s, int64_t max, struct upload **out)
 	 * file (it unlinks only what it locked): then try a new name.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		if (upload_random_hex(hex) == -1)
-			goto out;
+		upload_random_hex(hex);
 		snprintf(
 		    u->tmp, sizeof(u->tmp), "%s%s", UPLOAD_TMP_PREFIX, hex);
 		u->fd = openat(s->dirfd, u->tmp,
@@ -399,8 +395,7 @@ upload_commit(struct upload *u, struct db *db, int64_t uploader,
 		e = upload_errno(errno);
 		goto out;
 	}
-	if (upload_random_hex(hex) == -1)
-		goto out;
+	upload_random_hex(hex);
 	snprintf(u->final, sizeof(u->final), "%s.%s", hex, t->ext);
 	if (renameat2(u->store->dirfd, u->tmp, u->store->dirfd, u->final,
 	        RENAME_NOREPLACE) == -1) {
