@@ -30,6 +30,7 @@
 #include "fault.h"
 #include "log.h"
 #include "upload.h"
+#include "utf8.h"
 #include "valid.h"
 #include "xmalloc.h"
 
@@ -444,51 +445,9 @@ upload_free(struct upload *u)
 	free(u);
 }
 
-/*
- * Decode the UTF-8 character at "s" (of "n" bytes, n >= 1) into "*cp".
- * Returns its length, or 0 when it is not valid UTF-8 (overlong,
- * surrogate, above U+10FFFF, truncated).
- */
-static size_t
-upload_utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
-{
-	size_t len, i;
-	unsigned c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* 1 for the characters a kept filename must not contain. */
 static int
-upload_char_dropped(unsigned cp)
+upload_char_dropped(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
 	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
@@ -500,7 +459,7 @@ upload_name_clean(const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name, *p, *c;
 	size_t n, len, clen, k, out = 0;
-	unsigned cp;
+	uint32_t cp;
 	char *r;
 
 	/* The last path segment, whichever separator the client uses. */
@@ -510,7 +469,7 @@ upload_name_clean(const char *name)
 	n = strlen((const char *)s);
 	r = xmalloc(UPLOAD_ORIG_MAX + 1);
 	for (k = 0; k < n; k += len) {
-		if ((len = upload_utf8_decode(s + k, n - k, &cp)) == 0) {
+		if ((len = utf8_decode(s + k, n - k, &cp)) == 0) {
 			len = 1;
 			c = (const unsigned char *)"_"; /* one bad byte */
 			clen = 1;
