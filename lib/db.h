@@ -4,7 +4,7 @@
  * migration by PRAGMA user_version, and every query the workers and the
  * daemon run, as prepared statements with bound parameters (never client
  * text in SQL). Write transactions are BEGIN IMMEDIATE. Read functions
- * return new jansson values in the exact shapes of API.md.
+ * return new jansson values in the exact shapes of docs/api.md.
  */
 #ifndef DB_H
 #define DB_H
@@ -171,7 +171,7 @@ enum chat_err db_room_private_find(
 /* CHAT_OK when "user" is a member of "room", else CHAT_ERR_NOTFOUND. */
 enum chat_err db_room_is_member(struct db *db, int64_t room, int64_t user);
 /*
- * The room object of API.md; with "nmsg" > 0 it carries its latest "nmsg"
+ * The room object of docs/api.md; with "nmsg" > 0 it carries its latest "nmsg"
  * messages (oldest first) as "messages", with 0 it has no "messages" key.
  */
 enum chat_err db_room_json(struct db *db, int64_t room, int nmsg, json_t **out);
@@ -180,7 +180,7 @@ enum chat_err db_rooms_json(struct db *db, int64_t user, json_t **out);
 /*
  * The private chats of "user", most recent activity first, as JSON text
  * for the REST route: "s" holds the bytes json_dumps() writes with
- * JSON_COMPACT for the array of API.md ("other_user", "other_user_email",
+ * JSON_COMPACT for the array of docs/api.md ("other_user", "other_user_email",
  * "last_seen", "last_message" filled), but with each chat's "is_online"
  * value left out: it goes at offset "at[i]" of "s", and the caller puts
  * it in from presence with db_chats_text_join().
@@ -217,7 +217,7 @@ enum chat_err db_user_peers(
 enum chat_err db_msg_insert(struct db *db, int64_t room, int64_t sender,
     const char *content, const char *media_url, const char *client_id,
     int64_t now_ms, int64_t *id, int *created);
-/* The message object of API.md; new reference. */
+/* The message object of docs/api.md; new reference. */
 enum chat_err db_msg_json(struct db *db, int64_t id, json_t **out);
 /* The same message as JSON text: a new string of "*len" bytes. */
 enum chat_err db_msg_text(struct db *db, int64_t id, char **out, size_t *len);
@@ -254,7 +254,7 @@ enum chat_err db_msg_last_id(struct db *db, int64_t *id);
 /* The highest room id, 0 when none (rooms created later have larger ids). */
 enum chat_err db_room_last_id(struct db *db, int64_t *id);
 
-/* Media (issue 4). */
+/* Media. */
 enum chat_err db_media_insert(struct db *db, const char *name, int64_t uploader,
     int64_t size, const char *content_type, const char *original_name,
     int64_t now_ms);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// API.md section 3 through nginx (tools/stack): every allowed type stored
+// docs/api.md section 3 through nginx (tools/stack): every allowed type stored
 // under a random name and served back byte-identical with nosniff, a
 // sandboxing CSP and attachment for what is not inline-safe; the client's
 // filename and Content-Type never matter; refused and polyglot content;
