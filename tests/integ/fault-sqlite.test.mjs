@@ -175,7 +175,7 @@ describe('SQLite busy', () => {
 describe('database disk full', () => {
 	test('507 JSON, nothing acknowledged lost, intact, recovers',
 	    async (t) => {
-		const mnt = mkdtempSync(join(tmpdir(), 'chat-h15-dbfull-'));
+		const mnt = mkdtempSync(join(tmpdir(), 'chat-dbfull-'));
 		const m = spawnSync('mount', ['-t', 'tmpfs', '-o',
 			'size=512k,mode=0750', 'tmpfs', mnt], { encoding: 'utf8' });
 		assert.equal(m.status, 0, `mount: ${m.stderr}`);

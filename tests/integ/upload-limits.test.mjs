@@ -213,7 +213,7 @@ describe('a full disk', () => {
 	let a;
 	let mnt;
 	before(async () => {
-		mnt = mkdtempSync(join(tmpdir(), 'chat-h10-tmpfs-'));
+		mnt = mkdtempSync(join(tmpdir(), 'chat-tmpfs-'));
 		const m = spawnSync('mount', ['-t', 'tmpfs', '-o',
 			'size=256k,mode=0750', 'tmpfs', mnt], { encoding: 'utf8' });
 		if (m.status !== 0)

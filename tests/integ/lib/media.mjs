@@ -135,7 +135,7 @@ export const FILE_URL = /^\/media\/[0-9a-f]{32}\.(png|jpg|gif|webp|mp4|mp3|ogg|p
 // opts: boundary, eol ("\r\n"), close (default true), preamble, epilogue.
 // Resolves to { body, type } (type: the request Content-Type).
 export function multipart(parts, opts = {}) {
-	const bnd = opts.boundary ?? 'h10-bNd-7f3a9c';
+	const bnd = opts.boundary ?? 'xq7-bNd-7f3a9c';
 	const eol = opts.eol ?? '\r\n';
 	const chunks = [];
 	// Strings are bytes (latin1) unless they hold wider characters.
