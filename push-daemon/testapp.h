@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The two small applications the official protocol suites need
- * (../shared/tools/conformance/README.md): a raw Engine.IO echo and the
+ * (docs/testing.md, "Protocol conformance"): a raw Engine.IO echo and the
  * socket.io-protocol suite's server. Test modes only; never the chat.
  */
 #ifndef TESTAPP_H
