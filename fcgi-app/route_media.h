@@ -27,7 +27,7 @@ void route_media_finish(void);
 /*
  * POST /chat/upload_media/: multipart/form-data with one part named
  * "file". Answers 201 {"file_url", "content_type", "size"}, or 400, 401,
- * 413, 415, 422, 429, 503, 507 as API.md section 3 and 5 say.
+ * 413, 415, 422, 429, 503, 507 as docs/api.md section 3 and 5 say.
  */
 void route_media_upload(struct req *r);
 

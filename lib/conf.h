@@ -31,7 +31,7 @@ struct conf {
 	int64_t busy_timeout;     /* ms SQLite waits for a lock */
 	int64_t presence_timeout; /* ms a worker waits for the daemon */
 
-	/* Limits (API.md section 5). */
+	/* Limits (docs/api.md section 5). */
 	int64_t body_max;         /* JSON request body, bytes */
 	int64_t upload_max;       /* one upload, bytes */
 	int64_t upload_parts_max; /* multipart parts per request */

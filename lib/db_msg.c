@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Messages: the idempotent insert, the message object of API.md, room
+ * Messages: the idempotent insert, the message object of docs/api.md, room
  * pages, per-user catch-up and the push daemon's cursor reads, all in id
  * (commit) order. It runs only the statements of db_sql[] in db.c, writes
  * through db_begin()/db_end(), and never builds SQL.

@@ -2,7 +2,7 @@
 /*
  * Rooms and their members: creation (private pairs folded to one room),
  * membership tests and id lists, and the room and private-chat objects of
- * API.md. It runs only the statements of db_sql[] in db.c, writes through
+ * docs/api.md. It runs only the statements of db_sql[] in db.c, writes through
  * db_begin()/db_end(), and never builds SQL.
  */
 #include <stdint.h>
@@ -245,7 +245,7 @@ fail:
 }
 
 /*
- * The room object of API.md. "messages" is present (possibly empty) when
+ * The room object of docs/api.md. "messages" is present (possibly empty) when
  * "nmsg" > 0 and absent when it is 0.
  */
 enum chat_err

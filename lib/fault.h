@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fault injection for the crash tests (TESTING.md 4.4.1): the process
+ * Fault injection for the crash tests (docs/testing.md 4.4 item 1): the process
  * kills itself with SIGKILL at a named point when the environment variable
  * CHAT_FAULT names it. The variable is read once by fault_init() at
  * startup, never from client input; unset, a point costs one branch.

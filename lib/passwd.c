@@ -13,9 +13,9 @@
 
 /*
  * OWASP's minimum for Argon2id (Password Storage Cheat Sheet): m = 19 MiB,
- * t = 2, p = 1 (libsodium always uses one lane). About 40 ms per hash on
- * the 2-core reference VM (NOTES.md 2.4): slow for an attacker, cheap
- * enough that login stays a bounded DoS lever behind the rate limits.
+ * t = 2, p = 1 (libsodium always uses one lane): slow for an attacker,
+ * cheap enough that login stays a bounded DoS lever behind the rate limits
+ * (docs/security.md section 2).
  */
 #define PASSWD_OPSLIMIT 2
 #define PASSWD_MEMLIMIT ((size_t)19 * 1024 * 1024)

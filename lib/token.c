@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * HS256 access tokens over libjwt 1.10.2, the only file that calls jwt_*().
- * libjwt checks nothing but the signature and "typ" (NOTES.md 2.1), so this
- * file caps the length before jwt_decode() (its alloca() overflows the
- * stack), pins the algorithm, and checks every claim itself from the
+ * libjwt checks nothing but the signature and "typ" (docs/security.md 1.1),
+ * so this file caps the length before jwt_decode() (its alloca() overflows
+ * the stack), pins the algorithm, and checks every claim itself from the
  * verified payload; a bounded cache of verified tokens (hashes and claims,
  * never the text) spares a repeated token the decoding. It must never log a
  * token or any byte of the key.
@@ -347,8 +347,8 @@ token_claim_is(const json_t *v, const char *want)
 }
 
 /*
- * The claims of the verified payload "c" (NOTES.md 2.2): "iss" and "aud"
- * the strings TOKEN_ISS and TOKEN_AUD, "exp" required and an integer,
+ * The claims of the verified payload "c" (docs/security.md 1.2): "iss" and
+ * "aud" the strings TOKEN_ISS and TOKEN_AUD, "exp" required and an integer,
  * "nbf" and "iat" integers when present, "sub" a user id. Returns 0, or -1
  * with a reason in "*why".
  */
@@ -396,10 +396,11 @@ token_claims_read(json_t *c, struct token_claims *out, const char **why)
 }
 
 /*
- * The time checks of NOTES.md 2.2 at "now". A token is expired once now >=
- * exp + leeway: with leeway L it is still good during the L seconds that
- * follow "exp" and refused from exp + L on. "nbf" and "iat", when present,
- * must be <= now + leeway. Returns 0, or -1 with a reason in "*why".
+ * The time checks of docs/security.md 1.2 at "now". A token is expired
+ * once now >= exp + leeway: with leeway L it is still good during the L
+ * seconds that follow "exp" and refused from exp + L on. "nbf" and "iat",
+ * when present, must be <= now + leeway. Returns 0, or -1 with a reason in
+ * "*why".
  */
 static int
 token_claims_time_check(
@@ -437,7 +438,7 @@ token_cache_slot(struct token_cache *cache, const char *tok, size_t len,
 }
 
 /*
- * Verify "tok" as NOTES.md 2.2 requires, in that order: shape and length
+ * Verify "tok" as docs/security.md 1.2 says, in that order: shape and length
  * cap, a key of at least TOKEN_KEY_MIN bytes (libjwt skips the signature
  * check for an empty key, so this fails closed even if startup missed it),
  * jwt_decode(), alg pinned to HS256 (by libjwt and in our own strict

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The only code that touches libjwt: HS256 tokens issued and checked the
- * way NOTES.md section 2.2 requires of libjwt 1.10, which validates no
+ * way docs/security.md section 1 describes: libjwt 1.10 validates no
  * claim by itself. It never logs a token or the key.
  */
 #ifndef TOKEN_H
@@ -17,8 +17,9 @@
 #define TOKEN_KEY_MAX 1024
 
 /*
- * The fixed "iss" and "aud" of every token (NOTES.md 2.2): the service
- * issues its own tokens, for itself (the workers and the push daemon alike).
+ * The fixed "iss" and "aud" of every token (docs/security.md 1.2): the
+ * service issues its own tokens, for itself (the workers and the push daemon
+ * alike).
  * token_check() refuses any other value, so a token signed with the same key
  * for another purpose is not taken for an access token.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The chat application of the push daemon (API.md section 4) on top of
+ * The chat application of the push daemon (docs/api.md section 4) on top of
  * sio.c and bus.c: token check at CONNECT, rooms, chat_message stored
  * through lib/chat with group commit, pushes read from SQLite in id order,
  * catch-up, presence and user_status. It never speaks a protocol itself.

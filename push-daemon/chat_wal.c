@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * WAL checkpoints of the chat application, off the loop thread. The
- * daemon's own connection no longer checkpoints in its commits (that
- * would block the loop on two fsyncs); a second connection, used only by
+ * WAL checkpoints of the chat application, off the loop thread
+ * (docs/architecture.md, "WAL checkpoints"). The daemon's own connection
+ * never checkpoints in its commits (that would block the loop on two
+ * fsyncs); a second connection, used only by
  * a libuv thread-pool worker, checkpoints when the daemon's commits have
  * left DB_WAL_CKPT_PAGES in the WAL and added CHAT_WAL_OWN_PAGES since the
  * last one, on every tick, and when hints say that workers write while the
  * last checkpoint found CHAT_WAL_BUSY_PAGES or more, CHAT_WAL_HINT_MS after
  * the last one ended (any turn that read new rows, a worker's hint or our
- * own commit, counts): several workers posting can add 10,000 pages a
- * second, more than the tick keeps up with, while a few messages a second
- * are left to the tick. One checkpoint runs at a time. Below
- * CHAT_WAL_WAIT_PAST it restarts the WAL only when nobody holds it; past
- * that, it waits for the lock while the loop keeps its commits back. When
- * readers or writers kept a WAL from restarting, the next try waits
- * CHAT_WAL_BACKOFF_MS, twice that after a second failure and so on up to
- * a second (only the tick tries then): short readers and the loop's own
- * commits let go soon, a reader inside a long transaction (sqlite3 CLI)
+ * own commit, counts): workers posting fast add pages far quicker than the
+ * tick keeps up with, while a few messages a second are left to the tick. One
+ * checkpoint runs at a time. Below CHAT_WAL_WAIT_PAST it restarts the WAL only
+ * when nobody holds it; past that, it waits for the lock while the loop keeps
+ * its commits back. When readers or writers kept a WAL from restarting, the
+ * next try waits CHAT_WAL_BACKOFF_MS, twice that after a second failure and so
+ * on up to a second (only the tick tries then): short readers and the loop's
+ * own commits let go soon, a reader inside a long transaction (sqlite3 CLI)
  * does not.
  */
 #include <stdlib.h>
@@ -32,19 +32,15 @@
  * Past this WAL size the checkpoint waits for the write lock to restart the
  * WAL, and the loop keeps its commits back meanwhile; below it, it restarts
  * the WAL only when the lock happens to be free. A restart holds every
- * writer back for the tail's copy and fsyncs (5-50 ms on this VM's ext4
- * under scenario B at 3,000 messages a second), which at DB_WAL_LIMIT came
- * every second or two and took B's p99 past 50 ms; the daemon's own
- * sustained writes grow the WAL to this size in tens of seconds.
+ * writer back for the tail's copy and fsyncs, too often if it waited at
+ * every DB_WAL_LIMIT (bench/results/notes-db.md).
  */
 #define CHAT_WAL_WAIT_PAST (64 * 1024 * 1024)
 /*
  * Our commits start a checkpoint once the WAL holds DB_WAL_CKPT_PAGES and
  * grew by this many pages since the last one started: small checkpoints
- * often. Checkpoints 1000 pages apart made each fsync long and the loop's
- * WAL writes waited behind it (scenario B at 3,000 messages a second: p99
- * 46-98 ms); one on every turn cost 68 % of the CPU for 43 % at 200 pages
- * (p99 24.5 and 16.9 ms).
+ * often keep each fsync short, without one on every turn
+ * (bench/results/notes-db.md).
  */
 #define CHAT_WAL_OWN_PAGES  200
 #define CHAT_WAL_BACKOFF_MS 50   /* after the WAL was held: wait, doubling */

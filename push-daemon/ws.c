@@ -2,19 +2,13 @@
 /*
  * WebSocket connections of the push daemon.
  *
- * Why not wslay (Debian libwslay-dev 1.1.1), the library the house style
- * names: its frame context embeds a 4 KiB input buffer (wslay_frame.h:
- * "uint8_t ibuf[4096]" in struct wslay_frame_context), and
- * wslay_event_context_server_init() was measured here to allocate 9440
- * bytes per connection, five times the 2 KiB budget of an idle
- * connection. Creating it only while a message is in progress would still
- * cost a 9 KiB malloc/free per read, and wslay_event_queue_msg() copies
- * every outgoing message into each connection's own queue, so a broadcast
- * could not share one encoded frame among its receivers. Our server frames
- * are unmasked, hence byte-identical for every receiver: ws_frame_new()
- * builds one and each connection queues a reference. The framing itself
- * (lib/ws_codec.c) is a ~40-byte state machine with the complete RFC 6455
- * validation, unit-tested and fuzzed.
+ * Not on wslay (INSTALL says why): its per-connection context is far over
+ * an idle connection's memory budget, and it copies every outgoing message
+ * into each connection's queue. Our server frames are unmasked, hence
+ * byte-identical for every receiver: ws_frame_new() builds one and each
+ * connection queues a reference. The framing itself (lib/ws_codec.c) is a
+ * small state machine with the complete RFC 6455 validation, unit-tested
+ * and fuzzed.
  */
 #include <stdlib.h>
 #include <string.h>

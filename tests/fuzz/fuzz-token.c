@@ -6,7 +6,7 @@
  * header and a payload separated by a newline that the harness encodes and
  * signs with the key itself, so that libjwt's header parsing and our claim
  * checks behind the signature are reached. Every accepted token is checked
- * again here, independently, against NOTES.md 2.2.
+ * again here, independently, against docs/security.md 1.2.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,8 +79,8 @@ fuzz_segment_json(const char *seg, size_t len, size_t flags)
 }
 
 /*
- * Abort unless the accepted token "tok" meets NOTES.md 2.2 on its own
- * terms: at most TOKEN_MAX bytes, alg HS256, typ JWT if any, a claims
+ * Abort unless the accepted token "tok" meets docs/security.md 1.2 on its
+ * own terms: at most TOKEN_MAX bytes, alg HS256, typ JWT if any, a claims
  * object without duplicate keys with iss and aud exactly TOKEN_ISS and
  * TOKEN_AUD, and whose exp, nbf, iat and sub agree with what token_check()
  * returned.

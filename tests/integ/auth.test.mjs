@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 1 through nginx and the real workers: signup, login (JSON
+// docs/api.md section 1 through nginx and the real workers: signup, login (JSON
 // and OAuth2 form, by email and by username, on /auth/login and
 // /auth/token) and /auth/users/me with good, missing, forged, expired,
 // alg=none, overlong tokens and tokens of deleted users.

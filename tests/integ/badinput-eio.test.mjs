@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 180
 //
-// TESTING.md 4.3, "Engine.IO" and "Socket.IO" (the socket.io CVE shapes
+// docs/testing.md 4.3, "Engine.IO" and "Socket.IO" (the socket.io CVE shapes
 // included), each case twice: through nginx and straight on the push
 // daemon (push_listen_tcp), with raw bytes so that every answer is seen
 // exactly: the engine.io error body, the Socket.IO error packet, or the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// TESTING.md's "never ... memory growth" under bad input: two equal
+// docs/testing.md 4.3's "never ... memory growth" under bad input: two equal
 // barrages of bad handshakes, bad frames, bad Engine.IO and Socket.IO
 // packets straight at the push daemon (push_listen_tcp) and of bad REST
 // bodies through nginx at a single worker. The first barrage warms the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// The TESTING.md 4.2 cases no other file asserts, through nginx: a missing
+// The docs/testing.md 4.2 cases no other file asserts, through nginx: a missing
 // Content-Type, top-level numbers, unknown fields, invalid UTF-8 in query
 // and path parameters, SQL injection strings in every field and path
 // parameter (stored literally, schema unchanged), the Authorization header
@@ -57,7 +57,7 @@ const tokenFor = (u, claims) => signJwt(st.secret(), { iss: JWT_ISS,
 	...claims });
 
 describe('malformed JSON: the cases http.test.mjs leaves', () => {
-	// FastAPI's rule, which API.md follows: no Content-Type is read as
+	// FastAPI's rule, which docs/api.md follows: no Content-Type is read as
 	// JSON (reqval.c); a wrong one is refused (http.test.mjs).
 	test('no Content-Type: read as JSON; a body that is not: 4xx JSON',
 	    async () => {

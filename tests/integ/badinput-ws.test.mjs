@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 180
 //
-// TESTING.md 4.3, "Handshake" and "Frames", each case twice: through nginx
+// docs/testing.md 4.3, "Handshake" and "Frames", each case twice: through nginx
 // and straight on the push daemon (push_listen_tcp). Handshakes with a
 // missing or bad EIO, transport, sid, Sec-WebSocket-Key or version,
 // without Upgrade or Connection, as POST or HTTP/1.0, or from a foreign
 // Origin get the engine.io error answer; bad frames (Autobahn-style) get
-// the RFC 6455 close code TESTING.md names. After each case a stock
+// the RFC 6455 close code docs/testing.md names. After each case a stock
 // Socket.IO client still chats through the same way in.
 
 import { after, before, describe, test } from 'node:test';

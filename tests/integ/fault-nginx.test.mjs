@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// TESTING.md's "nginx restarted": a configuration reload (nginx -s reload,
-// and SIGHUP to the master) while REST requests run without pause and
-// Socket.IO clients of both transports stay connected: no request fails,
-// the connected sockets keep receiving, new ones connect. Killing nginx's
-// master is not a restart under tools/stack: by design any child that
-// ends brings the whole development stack down (a supervisor such as
-// systemd restarts the service as a unit); the last case asserts that the
-// stack then stops everything it started, nginx's orphaned workers
-// included. HTTP/1.1 keep-alive connections closed by an old worker are
-// retried once by the client, as the protocol expects of clients.
+// docs/testing.md 4.4 item 11, the web server restarted: a configuration reload
+// (nginx -s reload, and SIGHUP to the master) while REST requests run without
+// pause and Socket.IO clients of both transports stay connected: no request
+// fails, the connected sockets keep receiving, new ones connect. Killing
+// nginx's master is not a restart under tools/stack: by design any child that
+// ends brings the whole development stack down (a supervisor such as systemd
+// restarts the service as a unit); the last case asserts that the stack then
+// stops everything it started, nginx's orphaned workers included. HTTP/1.1
+// keep-alive connections closed by an old worker are retried once by the
+// client, as the protocol expects of clients.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

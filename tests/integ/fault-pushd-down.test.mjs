@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// TESTING.md 4.4 items 2 and 3 from REST's side: the push daemon frozen
+// docs/testing.md 4.4 items 2 and 3 from REST's side: the push daemon frozen
 // with SIGSTOP (alive, connected to the bus, answering nothing) and the
 // push daemon absent (a stack from a build folder without chat-pushd).
 // REST keeps answering every request with its normal status, presence

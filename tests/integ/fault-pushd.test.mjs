@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 150
 //
-// TESTING.md 4.4 item 2 at a larger scale than socketio-restart: 200 stock
+// docs/testing.md 4.4 item 2 at a larger scale than socketio-restart: 200 stock
 // socket.io-client sockets through nginx, half long-polling and half
 // WebSocket, while one member posts over REST every 100 ms and another
 // sends chat_message over its own socket every 200 ms, across a kill -9 of

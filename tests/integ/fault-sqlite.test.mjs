@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 150
 //
-// TESTING.md 4.4 items 4 and 5 for the database: another process holding
+// docs/testing.md 4.4 items 4 and 5 for the database: another process holding
 // SQLite's write lock (BEGIN EXCLUSIVE in the sqlite3 CLI) longer than
 // busy_timeout makes REST writes answer JSON 503 with Retry-After and the
 // daemon's chat_message an error ack, never a hang, while reads go on (WAL)
@@ -109,9 +109,10 @@ describe('SQLite busy', () => {
 			sr.message.id]);
 	});
 
-	// TESTING.md 4.3: fastcgi_read_timeout above the worst-case handler,
-	// POST /auth/login: three write transactions that may each wait
-	// busy_timeout for the lock. Rendered by tools/stack from chat.conf.
+	// docs/testing.md 4.3: fastcgi_read_timeout above the worst-case
+	// handler, POST /auth/login: three write transactions that may each
+	// wait busy_timeout for the lock. Rendered by tools/stack from
+	// chat.conf.
 	test('nginx waits longer than the slowest handler may take',
 	    async () => {
 		for (const busy of [60000, 5000]) {
@@ -174,7 +175,7 @@ describe('SQLite busy', () => {
 describe('database disk full', () => {
 	test('507 JSON, nothing acknowledged lost, intact, recovers',
 	    async (t) => {
-		const mnt = mkdtempSync(join(tmpdir(), 'chat-h15-dbfull-'));
+		const mnt = mkdtempSync(join(tmpdir(), 'chat-dbfull-'));
 		const m = spawnSync('mount', ['-t', 'tmpfs', '-o',
 			'size=512k,mode=0750', 'tmpfs', mnt], { encoding: 'utf8' });
 		assert.equal(m.status, 0, `mount: ${m.stderr}`);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 240
 //
-// TESTING.md 4.4 item 4, checkpoint starvation: a long-lived reader (the
+// docs/testing.md 4.4 item 4, checkpoint starvation: a long-lived reader (the
 // sqlite3 CLI inside BEGIN, holding its snapshot) keeps SQLite from
 // copying the WAL back, so the -wal file grows past journal_size_limit
 // while Socket.IO and REST writes go on; once the reader ends, the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 150
 //
-// TESTING.md 4.4 item 1 (d): a FastCGI worker killed with SIGKILL at the
+// docs/testing.md 4.4 item 1 (d): a FastCGI worker killed with SIGKILL at the
 // fault points of lib/fault.h while it posts a message (before BEGIN, after
 // the insert inside the transaction, after COMMIT before the bus hint) and
 // while it writes an upload. Each time the client gets nginx's JSON 503,

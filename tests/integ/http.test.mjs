@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 300
 //
-// HTTP surface and bad input (TESTING.md 4.2) through nginx: trailing
+// HTTP surface and bad input (docs/testing.md 4.2) through nginx: trailing
 // slashes, unknown paths, wrong methods, malformed and hostile bodies and
 // path ids. Every bad request must get a 4xx, never a 5xx, and the workers
 // must keep serving (nginx's log must show no worker dying mid-request).

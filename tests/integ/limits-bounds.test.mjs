@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 90
 //
-// Bounds of TESTING.md 4.3's list that no other test asserts: the parts
+// Bounds of docs/testing.md 4.3's list that no other test asserts: the parts
 // count of an upload (upload_parts_max: at the bound 201, one over it and
 // 10,000 parts 400, nothing stored, the worker alive), a 900 KB token in
 // the Socket.IO auth payload (refused by the length cap, the daemon alive

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// TESTING.md 4.3 "Connections per IP" and "10,000 one-byte frames":
+// docs/testing.md 4.3 "Connections per IP" and "10,000 one-byte frames":
 // max_connections_per_addr (set to 5) straight over TCP (push_listen_tcp)
 // and through nginx, where the address is the one nginx appends to
 // X-Forwarded-For: connection 6 from one address gets 429 before any

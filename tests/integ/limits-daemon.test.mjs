@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// The push daemon's own bounds (TESTING.md 4.3, "Bounds to implement and
+// The push daemon's own bounds (docs/testing.md 4.3, "Bounds to implement and
 // assert"), straight on its Unix socket: max_connections (the connection
 // past it is closed before any answer while the others stay served, and a
 // freed slot is usable again; through nginx the refusal is a JSON 503),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// The room bounds of TESTING.md 4.3 through nginx, with rooms_per_user_max
+// The room bounds of docs/testing.md 4.3 through nginx, with rooms_per_user_max
 // 3 and room_members_max 4: a creator or member already in 3 rooms makes a
 // create 422 naming them as sent, with nothing half-created for anyone;
 // an existing private chat is still returned (200); concurrent creates on

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// TESTING.md 4.4 item 10 through nginx: slowhttptest's slowloris (headers
+// docs/testing.md 4.4 item 10 through nginx: slowhttptest's slowloris (headers
 // never finished) on a REST route and its slow-body attack on
 // /chat/upload_media, run together for 25 s with hundreds of connections,
 // while a normal client keeps reading, posting and uploading. Every normal

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 2, messages: posting (shape, content bounds, ignored
+// docs/api.md section 2, messages: posting (shape, content bounds, ignored
 // fields), paging with limit/before/after and their 422s, and client_id
 // idempotency. The room and its members are created through the API.
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// Least privilege (TESTING.md S4, issue 6): started as root with `user` set,
+// Least privilege (docs/testing.md S4): started as root with `user` set,
 // the workers and the push daemon become that user for good (real,
 // effective, saved and file-system ids, one group) after opening what they
 // need, and still serve: REST through nginx, a Socket.IO client that gets

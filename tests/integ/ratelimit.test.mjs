@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 5 limits, each against its own stack: nginx's per-address
+// docs/api.md section 5 limits, each against its own stack: nginx's per-address
 // limit on the auth endpoints with the default burst of 60, the
 // application's failed-login limits (per account and client address, and
 // per account for addresses that never logged in to it), its own

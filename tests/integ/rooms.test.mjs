@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 2, rooms: creating rooms (members by email or username,
+// docs/api.md section 2, rooms: creating rooms (members by email or username,
 // creator implicit, unknown members), private chats (one per pair from
 // either side), listing, reading a room, the private chat list, and the
 // single 404 for rooms that do not exist or are not the caller's.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// TESTING.md 4.3, Socket.IO bad inputs through nginx over a raw WebSocket:
+// docs/testing.md 4.3, Socket.IO bad inputs through nginx over a raw WebSocket:
 // EVENT before CONNECT, unknown namespaces, auth that is not an object,
 // binary placeholder attacks, huge and odd ack ids, odd event names and
 // deep or wide payloads. Each must end in a closed connection, an error

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 4, catch-up through nginx with catchup_max set to 5: a
+// docs/api.md section 4, catch-up through nginx with catchup_max set to 5: a
 // client connecting with auth.last_message_id receives the messages of its
 // rooms it missed as chat_response, oldest first, then one catch_up event
 // {"complete","last_message_id"}, then live messages, none missing or

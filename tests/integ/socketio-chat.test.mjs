@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 4, chat over Socket.IO through nginx: chat_message with and
-// without an acknowledgement, chat_response to every socket of every member
-// (the sender's other sockets too) and to nobody else, error acks and the
-// error event, the room/message aliases, client_id idempotency, REST posts
-// pushed to sockets, rooms created while connected, 200 rapid messages
-// arriving complete and in order, and the message rate limit shared by
-// REST and Socket.IO, and a burst fanned out to 40 sockets (more than
-// one busy flush, so later flushes are paced) arriving complete and in
-// order at each.
+// docs/api.md section 4, chat over Socket.IO through nginx: chat_message with
+// and without an acknowledgement, chat_response to every socket of every member
+// (the sender's other sockets too) and to nobody else, error acks and the error
+// event, the room/message aliases, client_id idempotency, REST posts pushed to
+// sockets, rooms created while connected, 200 rapid messages arriving complete
+// and in order, and the message rate limit shared by REST and Socket.IO, and a
+// burst fanned out to 40 sockets (more than one busy flush, so later flushes
+// are paced) arriving complete and in order at each.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

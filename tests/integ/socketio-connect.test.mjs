@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 4, connecting through nginx with the stock socket.io-client:
-// WebSocket-only, polling-only and upgrading clients, the token in auth, in
-// the query and in an Authorization header; every refusal is a Socket.IO
-// CONNECT_ERROR "unauthorized" after a successful Engine.IO handshake;
-// browser origins (own and configured allowed, others 403); idle
-// connections that outlive several (short) ping intervals; and the
-// same transports through the lighttpd stack.
+// docs/api.md section 4, connecting through nginx with the stock
+// socket.io-client: WebSocket-only, polling-only and upgrading clients, the
+// token in auth, in the query and in an Authorization header; every refusal is
+// a Socket.IO CONNECT_ERROR "unauthorized" after a successful Engine.IO
+// handshake; browser origins (own and configured allowed, others 403); idle
+// connections that outlive several (short) ping intervals; and the same
+// transports through the lighttpd stack.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// API.md section 4, presence through nginx: user_status on a user's first
+// docs/api.md section 4, presence through nginx: user_status on a user's first
 // connect and last disconnect only, last_seen persisted, get_online_users
 // with and without a room through the ack and as the online_users event,
 // a cut connection going offline, and the REST is_online/last_seen fields

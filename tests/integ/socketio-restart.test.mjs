@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// TESTING.md 4.4 item 2 through nginx: the push daemon is killed (-9, then
+// docs/testing.md 4.4 item 2 through nginx: the push daemon is killed (-9, then
 // SIGTERM) and restarted while stock socket.io-client sockets of every
 // transport are connected and REST keeps posting. The clients reconnect by
 // themselves with auth.last_message_id (an auth function returning the

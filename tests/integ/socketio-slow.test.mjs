@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// TESTING.md 4.3, slow reader, through nginx: a raw WebSocket client that
+// docs/testing.md 4.3, slow reader, through nginx: a raw WebSocket client that
 // connects and then stops reading (its TCP socket paused) sits in a room
 // that receives large messages fast over REST. With send_queue_max at
 // 256 KiB the daemon must drop it (seen by the others as user_status

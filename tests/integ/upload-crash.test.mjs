@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 120
 //
-// Uploads and dying processes (TESTING.md 4.4 item 1): a worker killed with
-// SIGKILL while it writes an upload's temp file (the client gets a JSON 5xx,
-// multiwatch respawns the worker, whose startup sweep removes the orphan),
+// Uploads and dying processes (docs/testing.md 4.4 item 1): a worker killed
+// with SIGKILL while it writes an upload's temp file (the client gets a JSON
+// 5xx, multiwatch respawns the worker, whose startup sweep removes the orphan),
 // the sweep leaving alone a temp file whose lock is held, a worker killed
 // between the rename to the final name and the row insert (the respawned
 // worker's sweep removes the row-less file), and a client that goes away

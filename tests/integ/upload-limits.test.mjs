@@ -103,7 +103,7 @@ describe('upload_max 64k', () => {
 
 	test('nginx\'s limit raised: the worker refuses by CONTENT_LENGTH',
 	    async () => {
-		// Defence in depth (NOTES.md, upload rule 5): with the web
+		// Defence in depth (docs/security.md 3.2, rule 5): with the web
 		// server's limit raised by mistake, the worker's own check of
 		// CONTENT_LENGTH still answers 413 and stores nothing.
 		const run = join(st.var, 'run');
@@ -213,7 +213,7 @@ describe('a full disk', () => {
 	let a;
 	let mnt;
 	before(async () => {
-		mnt = mkdtempSync(join(tmpdir(), 'chat-h10-tmpfs-'));
+		mnt = mkdtempSync(join(tmpdir(), 'chat-tmpfs-'));
 		const m = spawnSync('mount', ['-t', 'tmpfs', '-o',
 			'size=256k,mode=0750', 'tmpfs', mnt], { encoding: 'utf8' });
 		if (m.status !== 0)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// The idle-connection soak of TESTING.md 4.3: SOAK_CONNS Socket.IO
+// The idle-connection soak of docs/testing.md 4.3: SOAK_CONNS Socket.IO
 // connections (19,000 by default) straight to the push daemon's Unix
 // socket (no nginx, which would need two descriptors per connection),
 // spread over SOAK_PROCS client processes (tests/soak/conns.mjs), as four

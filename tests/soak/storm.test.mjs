@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 240
 //
-// TESTING.md 4.4 item 2, "Repeat with 2,000 clients", part of `make soak`
+// docs/testing.md 4.4 item 2, "Repeat with 2,000 clients", part of `make soak`
 // (about 100 s on a loaded 2-core machine): the reconnect storm
 // of lib/storm.mjs with 2,000 stock socket.io-client sockets through
 // nginx, half long-polling and half WebSocket, across a kill -9 of the

@@ -7,8 +7,8 @@
  * them), nested transactions, SQLITE_BUSY and WAL
  * checkpoints beside a reader. Also the checks that span every
  * query file or many processes: SQL metacharacters stored literally
- * (TESTING.md 4.2 item 5), 8 processes writing the same file at once
- * (TESTING.md 4.4 item 4) and 8 workers opening a new file together.
+ * (docs/testing.md 4.2 item 5), 8 processes writing the same file at once
+ * (docs/testing.md 4.4 item 4) and 8 workers opening a new file together.
  * db_int.h only to read one pragma of a handle's own connection.
  */
 #include <sys/stat.h>
@@ -562,7 +562,7 @@ START_TEST(test_busy)
 }
 END_TEST
 
-/* TESTING.md 4.2 item 5: every string is stored and found literally. */
+/* docs/testing.md 4.2 item 5: every string is stored and found literally. */
 START_TEST(test_sql_metachars)
 {
 	static const char *const evil[] = {
@@ -687,7 +687,7 @@ twriter(int k, int64_t room, int64_t user)
 }
 
 /*
- * TESTING.md 4.4 item 4: 8 processes x 100 read-then-write transactions on
+ * docs/testing.md 4.4 item 4: 8 processes x 100 read-then-write transactions on
  * one file; none may fail with SQLITE_BUSY and no update may be lost.
  */
 START_TEST(test_concurrency)

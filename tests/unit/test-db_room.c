@@ -3,7 +3,7 @@
  * Unit tests of lib/db_room.c, each on a fresh database file set up by
  * tests/unit/dbfix.h. They cover group rooms and private pairs folded to
  * one room, the bound on rooms per user, membership tests and id lists,
- * the highest room id, and the room and private-chat objects of API.md.
+ * the highest room id, and the room and private-chat objects of docs/api.md.
  */
 #include <check.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/eio_codec.c: polling payloads split at \x1e with text
- * and "b"+base64 packets, the malformed payloads of TESTING.md 4.3 (empty
+ * and "b"+base64 packets, the malformed payloads of docs/testing.md 4.3 (empty
  * records, unknown types, bad base64) and base64 output.
  */
 #include <check.h>

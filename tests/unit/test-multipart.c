@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/multipart.c: the boundary parameter, every broken body
- * shape of TESTING.md 4.2 item 3, filename* decoding, the caps, and part
+ * shape of docs/testing.md 4.2 item 3, filename* decoding, the caps, and part
  * data that must come out byte for byte whatever the read sizes (each body
  * is fed whole, then 1, 2, 3, 5, 13 and 64 bytes at a time).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/sio_codec.c: the packets of the socket.io-protocol
- * suite, and the hostile shapes of TESTING.md 4.3 (placeholder "num" not
+ * suite, and the hostile shapes of docs/testing.md 4.3 (placeholder "num" not
  * an integer or out of range, attachment count 4294967296, reserved or
  * non-string event names, huge ack ids), plus encoding.
  */

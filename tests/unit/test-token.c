@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/token.c: every row of the libjwt 1.10.2 table in
- * NOTES.md 2.1 that can be built, the iss and aud checks of 2.2, the
+ * docs/security.md 1.1 that can be built, the checks of 1.2 (iss, aud), the
  * exp/nbf/iat boundaries with an injected clock, the length cap, and the
  * key file rules. Tokens are crafted by hand (base64url + HMAC from libsodium),
  * never with libjwt.

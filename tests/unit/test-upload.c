@@ -3,8 +3,8 @@
  * Unit tests of lib/upload.c with the real libmagic, a temporary media
  * directory and a temporary database: every allowed type from a tiny
  * sample built here, disguised and active content refused, the polyglots
- * of NOTES.md (stored, as the image type: serving headers must make them
- * inert), the size limit, failures that must leave nothing on disk,
+ * of docs/security.md 3.1 (stored, as the image type: serving headers must
+ * make them inert), the size limit, failures that must leave nothing on disk,
  * filename cleaning, random names, and the sweep of stale temp files
  * and of stored files with no row.
  */
@@ -107,7 +107,7 @@ static const struct sample refused[] = {
         "\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00"
         "evil.html",
         NULL, NULL),
-    /* The other rows of NOTES.md's libmagic table. */
+    /* The other rows of docs/security.md 3.1's table. */
     S("html-gzip.gif",
         "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xb3\x51\x74\xf1\x77\x0e"
         "\x89\x0c\x70\x55\xc8\x28\xc9\xcd\xb1\xb3\x81\x90\x49\xf9\x29\x95"
@@ -137,7 +137,7 @@ static const struct sample refused[] = {
 };
 
 /*
- * Polyglots libmagic labels as allowed types (NOTES.md key finding 7);
+ * Polyglots libmagic labels as allowed types (docs/security.md 3.1);
  * the PDF's OpenAction runs JavaScript in a viewer, so it is only ever
  * served as an attachment.
  */

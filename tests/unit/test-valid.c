@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of lib/valid.c: user names, e-mail addresses, and the UTF-8
- * cases of TESTING.md 4.2 item 4 (overlongs, surrogates, code points above
+ * cases of docs/testing.md 4.2 item 4 (overlongs, surrogates, code points above
  * U+10FFFF, truncated sequences and NUL rejected; U+FFFF, U+10FFFF and
  * 4-byte emoji accepted; bidi and zero-width characters stored as text).
  */

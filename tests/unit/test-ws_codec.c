@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/ws_codec.c: the frame cases of TESTING.md 4.3 with the
+ * Unit tests of lib/ws_codec.c: the frame cases of docs/testing.md 4.3 with the
  * close codes `ws` uses (1002 protocol, 1007 UTF-8, 1009 size), fail-fast
  * UTF-8 inside fragments, pings between fragments, the per-frame callback
  * (once per frame, able to stop the parser), input cut at every byte, server

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: ISC
 //
-// Helpers for the upload tests: tiny real samples of every allowed type
-// (the byte recipes of tests/unit/test-upload.c), the refused and polyglot
-// samples of NOTES.md, a hand-built multipart/form-data body for shapes
+// Helpers for the upload tests: tiny real samples of every allowed type (the
+// byte recipes of tests/unit/test-upload.c), the refused and polyglot samples
+// of docs/security.md 3.1, a hand-built multipart/form-data body for shapes
 // that fetch's FormData cannot send, an upload call, and snapshots of a
-// directory tree to prove that nothing was written where it should not be,
-// and the check that a served upload is byte-identical and inert; the
-// check that a large upload without a valid token is a clean 401.
+// directory tree to prove that nothing was written where it should not be, and
+// the check that a served upload is byte-identical and inert; the check that a
+// large upload without a valid token is a clean 401.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -27,7 +27,7 @@ const HTML = '<!DOCTYPE html><html><body><script>alert(document.cookie)' +
 const ZIP = 'PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' +
     '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00evil.html';
 
-// Every type API.md section 3 allows, with the extension the store uses
+// Every type docs/api.md section 3 allows, with the extension the store uses
 // and whether it may be shown inline (raster image, audio, video).
 export const ALLOWED = {
 	png: { data: bin(PNG), type: 'image/png', ext: 'png', inline: true },
@@ -71,7 +71,7 @@ export const REFUSED = {
 	js: { data: bin('alert(1);\n'), filename: 'x.mp3', ctype: 'audio/mpeg' },
 	empty: { data: Buffer.alloc(0), filename: 'x.png', ctype: 'image/png' },
 	zip: { data: bin(ZIP), filename: 'x.webp', ctype: 'image/webp' },
-	// The other rows of NOTES.md's libmagic table: HTML in gzip (the
+	// The other rows of docs/security.md 3.1's table: HTML in gzip (the
 	// store never looks inside compressed data), UTF-16 HTML with a BOM,
 	// and a <script> after three lines of prose.
 	'html-gzip': { data: gzipSync(bin(HTML)), filename: 'x.gif',
@@ -84,7 +84,7 @@ export const REFUSED = {
 		ctype: 'image/jpeg' },
 };
 
-// Polyglots libmagic labels as allowed types (NOTES.md key finding 7):
+// Polyglots libmagic labels as allowed types (docs/security.md 3.1):
 // stored, but served only with nosniff and a sandboxing CSP, and the PDF
 // whose OpenAction runs JavaScript as an attachment ("inline": false).
 export const POLYGLOTS = {
@@ -135,7 +135,7 @@ export const FILE_URL = /^\/media\/[0-9a-f]{32}\.(png|jpg|gif|webp|mp4|mp3|ogg|p
 // opts: boundary, eol ("\r\n"), close (default true), preamble, epilogue.
 // Resolves to { body, type } (type: the request Content-Type).
 export function multipart(parts, opts = {}) {
-	const bnd = opts.boundary ?? 'h10-bNd-7f3a9c';
+	const bnd = opts.boundary ?? 'xq7-bNd-7f3a9c';
 	const eol = opts.eol ?? '\r\n';
 	const chunks = [];
 	// Strings are bytes (latin1) unless they hold wider characters.

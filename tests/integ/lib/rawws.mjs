@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// Raw bytes to the push daemon, for the bad inputs of TESTING.md 4.3 that
+// Raw bytes to the push daemon, for the bad inputs of docs/testing.md 4.3 that
 // no WebSocket library sends: an HTTP request written as given (one TCP
 // write, with anything appended), RFC 6455 frames built bit by bit (mask,
 // RSV bits, opcode, 64-bit lengths all chosen by the caller), and a reader

@@ -58,7 +58,8 @@ export function freePort() {
 // CHAT_WORKERS from the environment, else 4), set (chat.conf keys; null
 // deletes a relaxed default), relaxed (default true), daemon (default
 // true; false runs the stack from a build folder that holds chat-fcgi
-// only, so it has no push daemon; the folder goes with stop()).
+// only, so it has no push daemon, and a path runs that program as the
+// daemon instead; the folder goes with stop()).
 // Resolves to { url, port, var, secret(), stop(), output() }.
 export async function startStack(opts = {}) {
 	const web = opts.web ?? 'nginx';
@@ -66,10 +67,13 @@ export async function startStack(opts = {}) {
 		...(opts.set ?? {}) };
 	let env = process.env;
 	let shadow = null;
-	if (opts.daemon === false) {
+	if (opts.daemon === false || typeof opts.daemon === 'string') {
 		shadow = mkdtempSync(join(tmpdir(), 'chat-build-'));
 		symlinkSync(join(resolve(SRCDIR, process.env.CHAT_BUILD ??
 		    'build/default'), 'chat-fcgi'), join(shadow, 'chat-fcgi'));
+		if (typeof opts.daemon === 'string')
+			symlinkSync(resolve(SRCDIR, opts.daemon),
+			    join(shadow, 'chat-pushd'));
 		env = { ...process.env, CHAT_BUILD: shadow };
 	}
 	const removeShadow = () => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 //
-// The reconnect storm of TESTING.md 4.4 item 2, for any number of clients:
+// The reconnect storm of docs/testing.md 4.4 item 2, for any number of clients:
 // stock socket.io-client sockets through the web server, half long-polling
 // and half WebSocket, while one member posts over REST and another sends
 // chat_message over its own socket. The push daemon tools/stack started is
