@@ -102,6 +102,15 @@ main_serve(struct app *app)
 		}
 		r = req_new(app, &fr);
 		route_dispatch(r);
+		/*
+		 * A route that returns inside a transaction is a bug; rolling
+		 * it back keeps the write lock from outliving the request.
+		 */
+		if (db_in_txn(app->db)) {
+			log_warnx(
+			    "%s: a route left a transaction open", __func__);
+			db_rollback(app->db);
+		}
 		req_send(r);
 		/* Both come from the client: escaped and cut. */
 		log_escape(

@@ -202,12 +202,10 @@ enum chat_err db_msgs_json(struct db *db, int64_t room, int limit,
 enum chat_err db_msgs_text(struct db *db, int64_t room, int limit,
     int64_t before, int64_t after, char **out, size_t *outlen);
 /*
- * Messages newer than "after" in any room of "user", oldest first, at most
- * "limit" (catch-up). "*more" is set when more remain.
+ * Messages newer than "after" and at most "upto" in any room of "user",
+ * oldest first, at most "limit" (catch-up up to the push cursor). "*more"
+ * is set when more remain.
  */
-enum chat_err db_msgs_for_user_after(struct db *db, int64_t user, int64_t after,
-    int limit, json_t **out, int *more);
-/* The same, limited to ids <= "upto" (catch-up up to the push cursor). */
 enum chat_err db_msgs_for_user_between(struct db *db, int64_t user,
     int64_t after, int64_t upto, int limit, json_t **out, int *more);
 /*

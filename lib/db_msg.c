@@ -362,18 +362,10 @@ out:
 }
 
 /*
- * Catch-up: messages newer than "after" in the rooms of "user", in id
- * (commit) order. One row past "limit" is asked for to set "*more".
+ * Catch-up: messages newer than "after" and at most "upto" (the push
+ * daemon's cursor) in the rooms of "user", in id (commit) order. One row
+ * past "limit" is asked for to set "*more".
  */
-enum chat_err
-db_msgs_for_user_after(struct db *db, int64_t user, int64_t after, int limit,
-    json_t **out, int *more)
-{
-	return db_msgs_for_user_between(
-	    db, user, after, INT64_MAX, limit, out, more);
-}
-
-/* The same, bounded above by "upto" (the push daemon's cursor). */
 enum chat_err
 db_msgs_for_user_between(struct db *db, int64_t user, int64_t after,
     int64_t upto, int limit, json_t **out, int *more)

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,25 +147,13 @@ token_key_finish(struct token_key *k)
 }
 
 /* Fill "hex" (2 * TOKEN_JTI_BYTES + 1 bytes) with a random token id. */
-static int
+static void
 token_jti_new(char *hex, size_t hexsz)
 {
 	unsigned char rnd[TOKEN_JTI_BYTES];
-	size_t got = 0;
-	ssize_t r;
 
-	while (got < sizeof(rnd)) {
-		r = getrandom(rnd + got, sizeof(rnd) - got, 0);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			log_warn("%s: getrandom", __func__);
-			return -1;
-		}
-		got += (size_t)r;
-	}
+	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, hexsz, rnd, sizeof(rnd));
-	return 0;
 }
 
 /*
@@ -190,8 +177,7 @@ token_issue(const struct token_key *k, int64_t uid, int64_t now,
 		goto out;
 	}
 	snprintf(sub, sizeof(sub), "%" PRId64, uid);
-	if (token_jti_new(jti, sizeof(jti)) == -1)
-		goto out;
+	token_jti_new(jti, sizeof(jti));
 	if (jwt_new(&j) != 0) {
 		log_warnx("%s: jwt_new failed", __func__);
 		goto out;

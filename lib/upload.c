@@ -11,7 +11,6 @@
  * no peeking inside archives.
  */
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -24,12 +23,14 @@
 #include <unistd.h>
 
 #include <magic.h>
+#include <sodium.h>
 
 #include "chat.h"
 #include "db.h"
 #include "fault.h"
 #include "log.h"
 #include "upload.h"
+#include "utf8.h"
 #include "valid.h"
 #include "xmalloc.h"
 
@@ -252,30 +253,27 @@ upload_store_sweep(struct upload_store *s, struct db *db)
 	return n;
 }
 
-/* Fill "hex" with UPLOAD_HEX_LEN lowercase hex digits of fresh randomness. */
-static int
+/*
+ * Fill "hex" with UPLOAD_HEX_LEN lowercase hex digits of fresh randomness.
+ * Every random byte of the programs (upload names, token ids, session and
+ * socket ids, the address table's hash key, the dummy password) comes from
+ * libsodium's randombytes_buf: libsodium is linked for Argon2id anyway, and
+ * its call cannot fail or return short (getrandom underneath, retried), so
+ * there is one random source and no error path to test.
+ */
+static void
 upload_random_hex(char hex[UPLOAD_HEX_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char b[UPLOAD_HEX_LEN / 2];
-	size_t got = 0, i;
-	ssize_t n;
+	size_t i;
 
-	while (got < sizeof(b)) {
-		if ((n = getrandom(b + got, sizeof(b) - got, 0)) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("%s: getrandom", __func__);
-			return -1;
-		}
-		got += (size_t)n;
-	}
+	randombytes_buf(b, sizeof(b));
 	for (i = 0; i < sizeof(b); i++) {
 		hex[2 * i] = digits[b[i] >> 4];
 		hex[2 * i + 1] = digits[b[i] & 15];
 	}
 	hex[UPLOAD_HEX_LEN] = '\0';
-	return 0;
 }
 
 enum upload_err
@@ -295,8 +293,7 @@ upload_new(struct upload_store *s, int64_t max, struct upload **out)
 	 * file (it unlinks only what it locked): then try a new name.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		if (upload_random_hex(hex) == -1)
-			goto out;
+		upload_random_hex(hex);
 		snprintf(
 		    u->tmp, sizeof(u->tmp), "%s%s", UPLOAD_TMP_PREFIX, hex);
 		u->fd = openat(s->dirfd, u->tmp,
@@ -399,8 +396,7 @@ upload_commit(struct upload *u, struct db *db, int64_t uploader,
 		e = upload_errno(errno);
 		goto out;
 	}
-	if (upload_random_hex(hex) == -1)
-		goto out;
+	upload_random_hex(hex);
 	snprintf(u->final, sizeof(u->final), "%s.%s", hex, t->ext);
 	if (renameat2(u->store->dirfd, u->tmp, u->store->dirfd, u->final,
 	        RENAME_NOREPLACE) == -1) {
@@ -449,51 +445,9 @@ upload_free(struct upload *u)
 	free(u);
 }
 
-/*
- * Decode the UTF-8 character at "s" (of "n" bytes, n >= 1) into "*cp".
- * Returns its length, or 0 when it is not valid UTF-8 (overlong,
- * surrogate, above U+10FFFF, truncated).
- */
-static size_t
-upload_utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
-{
-	size_t len, i;
-	unsigned c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* 1 for the characters a kept filename must not contain. */
 static int
-upload_char_dropped(unsigned cp)
+upload_char_dropped(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
 	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
@@ -505,7 +459,7 @@ upload_name_clean(const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name, *p, *c;
 	size_t n, len, clen, k, out = 0;
-	unsigned cp;
+	uint32_t cp;
 	char *r;
 
 	/* The last path segment, whichever separator the client uses. */
@@ -515,7 +469,7 @@ upload_name_clean(const char *name)
 	n = strlen((const char *)s);
 	r = xmalloc(UPLOAD_ORIG_MAX + 1);
 	for (k = 0; k < n; k += len) {
-		if ((len = upload_utf8_decode(s + k, n - k, &cp)) == 0) {
+		if ((len = utf8_decode(s + k, n - k, &cp)) == 0) {
 			len = 1;
 			c = (const unsigned char *)"_"; /* one bad byte */
 			clen = 1;

@@ -3,7 +3,8 @@
  * Incremental UTF-8 validator (RFC 3629 table 3.7 of Unicode): the state
  * packs the number of continuation bytes still expected with the range
  * allowed for the next one, which is all that overlong, surrogate and
- * range checks need. Pure: no allocation, no I/O.
+ * range checks need; the decoder of one character runs on it. Pure: no
+ * allocation, no I/O.
  */
 #include "utf8.h"
 
@@ -53,4 +54,31 @@ utf8_feed(uint32_t st, const uint8_t *s, size_t len)
 		                     : ST(ST_REM(st) - 1, 0x80, 0xbf);
 	}
 	return st;
+}
+
+size_t
+utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	uint32_t st = UTF8_ACCEPT, c;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	/* The lead byte's payload bits; utf8_feed() judges the byte. */
+	c = s[0] &
+	    (s[0] < 0x80          ? 0x7f
+	            : s[0] < 0xe0 ? 0x1f
+	            : s[0] < 0xf0 ? 0x0f
+	                          : 0x07);
+	for (i = 0; i < n; i++) {
+		if ((st = utf8_feed(st, s + i, 1)) == UTF8_REJECT)
+			return 0;
+		if (i > 0)
+			c = c << 6 | (s[i] & 0x3f);
+		if (st == UTF8_ACCEPT) {
+			*cp = c;
+			return i + 1;
+		}
+	}
+	return 0; /* truncated */
 }

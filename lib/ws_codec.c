@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "utf8.h"
@@ -210,85 +211,10 @@ ws_frame_header(uint8_t *hdr, int op, uint64_t len)
 	return hl;
 }
 
-/* SHA-1 (FIPS 180-4) state; only the handshake needs it. */
-struct ws_sha1 {
-	uint32_t h[5];
-	uint8_t block[64];
-	uint64_t total;
-};
-
-#define ROL(x, n) ((uint32_t)((x) << (n) | (x) >> (32 - (n))))
-
-/* Compress one 64-byte block into "s". */
-static void
-ws_sha1_block(struct ws_sha1 *s, const uint8_t *b)
-{
-	uint32_t w[80], a, bb, c, d, e, f, k, t;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
-		    (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
-	for (; i < 80; i++)
-		w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	a = s->h[0], bb = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4];
-	for (i = 0; i < 80; i++) {
-		if (i < 20)
-			f = (bb & c) | (~bb & d), k = 0x5a827999;
-		else if (i < 40)
-			f = bb ^ c ^ d, k = 0x6ed9eba1;
-		else if (i < 60)
-			f = (bb & c) | (bb & d) | (c & d), k = 0x8f1bbcdc;
-		else
-			f = bb ^ c ^ d, k = 0xca62c1d6;
-		t = ROL(a, 5) + f + e + k + w[i];
-		e = d, d = c, c = ROL(bb, 30), bb = a, a = t;
-	}
-	s->h[0] += a, s->h[1] += bb, s->h[2] += c, s->h[3] += d, s->h[4] += e;
-}
-
-/* Hash "n" bytes (n < 64 per call is not required). */
-static void
-ws_sha1_update(struct ws_sha1 *s, const uint8_t *p, size_t n)
-{
-	size_t used = s->total & 63, take;
-
-	s->total += n;
-	while (n > 0) {
-		take = 64 - used < n ? 64 - used : n;
-		memcpy(s->block + used, p, take);
-		used += take, p += take, n -= take;
-		if (used == 64) {
-			ws_sha1_block(s, s->block);
-			used = 0;
-		}
-	}
-}
-
-/* Finish "s" into the 20-byte "out". */
-static void
-ws_sha1_final(struct ws_sha1 *s, uint8_t out[20])
-{
-	uint64_t bits = s->total * 8;
-	uint8_t pad = 0x80, zero = 0, len[8];
-	int i;
-
-	ws_sha1_update(s, &pad, 1);
-	while ((s->total & 63) != 56)
-		ws_sha1_update(s, &zero, 1);
-	for (i = 0; i < 8; i++)
-		len[i] = (uint8_t)(bits >> (56 - 8 * i));
-	ws_sha1_update(s, len, 8);
-	for (i = 0; i < 20; i++)
-		out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-}
-
 int
 ws_accept_key(const char *key, size_t len, char out[WS_ACCEPT_LEN + 1])
 {
-	struct ws_sha1 s = {
-	    {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0}, {0},
-	    0};
+	char in[WS_KEY_LEN + sizeof(WS_GUID) - 1];
 	uint8_t raw[16], digest[20];
 	size_t rawlen;
 
@@ -297,9 +223,11 @@ ws_accept_key(const char *key, size_t len, char out[WS_ACCEPT_LEN + 1])
 	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    rawlen != sizeof(raw))
 		return -1;
-	ws_sha1_update(&s, (const uint8_t *)key, len);
-	ws_sha1_update(&s, (const uint8_t *)WS_GUID, sizeof(WS_GUID) - 1);
-	ws_sha1_final(&s, digest);
+	memcpy(in, key, WS_KEY_LEN);
+	memcpy(in + WS_KEY_LEN, WS_GUID, sizeof(WS_GUID) - 1);
+	/* libcrypto is linked already, through libjwt. */
+	if (EVP_Digest(in, sizeof(in), digest, NULL, EVP_sha1(), NULL) != 1)
+		return -1;
 	sodium_bin2base64(out, WS_ACCEPT_LEN + 1, digest, sizeof(digest),
 	    sodium_base64_VARIANT_ORIGINAL);
 	return 0;

@@ -203,8 +203,8 @@ chat_app_connected(void *app, struct sio_socket *s, json_t *auth)
 	if ((given = chat_app_after(auth, &after)) == 1 &&
 	    after > a->last_pushed)
 		chat_push_run(a);
-	sio_socket_set_user(s, u->id);
-	if (db_user_rooms(a->db, u->id, &rooms, &n) != CHAT_OK) {
+	sio_socket_set_user(s, u->h.key);
+	if (db_user_rooms(a->db, u->h.key, &rooms, &n) != CHAT_OK) {
 		sio_socket_disconnect(s);
 		return;
 	}

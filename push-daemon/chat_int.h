@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "../lib/chat.h"
+#include "htab.h"
 #include "sio.h"
 
 #define CHAT_APP_DETAIL_MAX 512 /* bytes of a joined validation detail */
@@ -32,13 +33,12 @@ struct token_key;
  * (sio_socket_data): what presence answers need without a query.
  */
 struct chat_user {
-	struct chat_user *next; /* hash chain */
-	int64_t id;
-	uint32_t nsock;   /* accepted sockets */
-	uint32_t pending; /* chat_message events of theirs still queued */
-	int online;       /* user_status is_online:true was sent */
-	char *email;      /* points into name[] */
-	char name[];      /* username, NUL, email, NUL */
+	struct htab_ent h; /* first; the key is the user id */
+	uint32_t nsock;    /* accepted sockets */
+	uint32_t pending;  /* chat_message events of theirs still queued */
+	int online;        /* user_status is_online:true was sent */
+	char *email;       /* points into name[] */
+	char name[];       /* username, NUL, email, NUL */
 };
 
 /* A chat_message waiting for the turn's commit. */
@@ -71,10 +71,9 @@ struct chat_app {
 	struct sio *sio;
 	struct sio_nsp *nsp;
 	struct bus_srv *bus;
-	uv_timer_t tick;          /* safety-net push every CHAT_PUSH_TICK_MS */
-	uv_timer_t again;         /* the push stopped at its budget: go on */
-	struct chat_user **users; /* hash table of online users */
-	size_t nb, nusers;
+	uv_timer_t tick;        /* safety-net push every CHAT_PUSH_TICK_MS */
+	uv_timer_t again;       /* the push stopped at its budget: go on */
+	struct htab users;      /* online users */
 	struct chat_pend *pend; /* this turn's chat_message events */
 	size_t npend, cpend;
 	struct chat_seen *seen; /* last disconnects not yet written */

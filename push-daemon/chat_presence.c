@@ -17,27 +17,10 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* Bucket of user "id" in a table of "nb" (a power of two) buckets. */
-static size_t
-chat_presence_slot(int64_t id, size_t nb)
-{
-	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(h ^ h >> 29) & (nb - 1);
-}
-
 static struct chat_user *
 chat_presence_user_find(const struct chat_app *a, int64_t id)
 {
-	struct chat_user *u;
-
-	if (a->nb == 0)
-		return NULL;
-	for (u = a->users[chat_presence_slot(id, a->nb)]; u != NULL;
-	     u = u->next)
-		if (u->id == id)
-			return u;
-	return NULL;
+	return (struct chat_user *)htab_get(&a->users, id);
 }
 
 /*
@@ -52,45 +35,26 @@ chat_presence_user_full(const struct chat_app *a, int64_t id, uint64_t max)
 	return u != NULL && u->nsock >= max;
 }
 
-/*
- * The online entry of "du" with one more socket, created (and the table
- * doubled when full) on its first socket.
- */
+/* The online entry of "du" with one more socket, created on its first. */
 struct chat_user *
 chat_presence_user_ref(struct chat_app *a, const struct db_user *du)
 {
-	struct chat_user *u, **nt, *next;
-	size_t i, nlen, elen, nnb;
+	struct chat_user *u;
+	size_t nlen, elen;
 
 	if ((u = chat_presence_user_find(a, du->id)) != NULL) {
 		u->nsock++;
 		return u;
 	}
-	if (a->nusers >= a->nb) {
-		nnb = a->nb == 0 ? 256 : a->nb * 2;
-		nt = xcalloc(nnb, sizeof(*nt));
-		for (i = 0; i < a->nb; i++)
-			for (u = a->users[i]; u != NULL; u = next) {
-				next = u->next;
-				u->next = nt[chat_presence_slot(u->id, nnb)];
-				nt[chat_presence_slot(u->id, nnb)] = u;
-			}
-		free(a->users);
-		a->users = nt;
-		a->nb = nnb;
-	}
 	nlen = strlen(du->username);
 	elen = strlen(du->email);
 	u = xcalloc(1, sizeof(*u) + nlen + elen + 2);
-	u->id = du->id;
+	u->h.key = du->id;
 	u->nsock = 1;
 	memcpy(u->name, du->username, nlen + 1);
 	u->email = u->name + nlen + 1;
 	memcpy(u->email, du->email, elen + 1);
-	i = chat_presence_slot(u->id, a->nb);
-	u->next = a->users[i];
-	a->users[i] = u;
-	a->nusers++;
+	htab_put(&a->users, &u->h);
 	return u;
 }
 
@@ -98,14 +62,7 @@ chat_presence_user_ref(struct chat_app *a, const struct db_user *du)
 static void
 chat_presence_user_del(struct chat_app *a, struct chat_user *u)
 {
-	struct chat_user **pp = &a->users[chat_presence_slot(u->id, a->nb)];
-
-	for (; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == u) {
-			*pp = u->next;
-			a->nusers--;
-			break;
-		}
+	htab_del(&a->users, &u->h);
 	free(u);
 }
 
@@ -125,7 +82,7 @@ chat_presence_status(
 	size_t n = 0, i;
 	json_t *args;
 
-	if (db_user_peers(a->db, u->id, &peers, &n) != CHAT_OK)
+	if (db_user_peers(a->db, u->h.key, &peers, &n) != CHAT_OK)
 		return;
 	for (i = 0; i < n; i++)
 		for (ps = sio_user_first(a->sio, peers[i]); ps != NULL;
@@ -133,7 +90,7 @@ chat_presence_status(
 			if (m == NULL) {
 				args = json_pack("[s{s:o,s:s,s:b,s:s}]",
 				    "user_status", "user_id",
-				    chat_id_json(u->id), "email", u->email,
+				    chat_id_json(u->h.key), "email", u->email,
 				    "is_online", online, "last_seen",
 				    chat_time_fmt(now_ms, ts));
 				m = sio_msg_event(a->nsp, args);
@@ -181,7 +138,7 @@ chat_presence_user_unref(struct chat_app *a, struct chat_user *u)
 		a->cseen = a->cseen == 0 ? 64 : a->cseen * 2;
 		a->seen = xreallocarray(a->seen, a->cseen, sizeof(*a->seen));
 	}
-	a->seen[a->nseen].uid = u->id;
+	a->seen[a->nseen].uid = u->h.key;
 	a->seen[a->nseen++].ms = now;
 	chat_presence_user_del(a, u);
 }
@@ -337,18 +294,17 @@ chat_presence_seen_flush(struct chat_app *a)
 	}
 }
 
+/* htab_finish() callback: free one entry of the user table. */
+static void
+chat_presence_user_free(struct htab_ent *e)
+{
+	free(e);
+}
+
 /* Free the user table and the last_seen queue (the loop has ended). */
 void
 chat_presence_finish(struct chat_app *a)
 {
-	struct chat_user *u, *next;
-	size_t i;
-
-	for (i = 0; i < a->nb; i++)
-		for (u = a->users[i]; u != NULL; u = next) {
-			next = u->next;
-			free(u);
-		}
-	free(a->users);
+	htab_finish(&a->users, chat_presence_user_free);
 	free(a->seen);
 }

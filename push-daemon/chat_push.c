@@ -331,7 +331,7 @@ chat_push_queue(struct chat_app *a, struct sio_socket *s, int64_t room,
 	p = &a->pend[a->npend++];
 	memset(p, 0, sizeof(*p));
 	p->s = s;
-	p->uid = u->id;
+	p->uid = u->h.key;
 	p->room = room;
 	p->ack = ack;
 	p->data = json_incref(data);

@@ -928,9 +928,3 @@ eio_sess_set_data(struct eio_sess *s, void *data)
 {
 	s->data = data;
 }
-
-uv_loop_t *
-eio_loop(const struct eio *e)
-{
-	return e->loop;
-}

@@ -58,7 +58,10 @@ struct eio_cbs {
 	void (*turn)(void *arg);
 };
 
-/* A server on "loop" answering at conf->path. NULL after logging. */
+/*
+ * A server on "loop" answering at conf->path; never NULL: it aborts when
+ * the loop's handles cannot be set up (a bug or no memory).
+ */
 struct eio *eio_new(uv_loop_t *loop, const struct eio_conf *conf,
     const struct eio_cbs *cbs, void *arg);
 
@@ -96,6 +99,5 @@ void eio_sess_close(struct eio_sess *s);
 const char *eio_sess_sid(const struct eio_sess *s);
 void *eio_sess_data(const struct eio_sess *s);
 void eio_sess_set_data(struct eio_sess *s, void *data);
-uv_loop_t *eio_loop(const struct eio *e);
 
 #endif

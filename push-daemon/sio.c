@@ -12,33 +12,23 @@
 
 #include <sodium.h>
 
+#include "htab.h"
 #include "log.h"
 #include "sio.h"
 #include "sio_codec.h"
 #include "timeq.h"
 #include "xmalloc.h"
 
-/* A node of an int64-keyed hash table, embedded first in its owner. */
-struct sio_hent {
-	int64_t key;
-	struct sio_hent *next;
-};
-
-struct sio_htab {
-	struct sio_hent **b;
-	size_t nb, n;
-};
-
 struct sio_member;
 
 struct sio_room {
-	struct sio_hent h;
+	struct htab_ent h;
 	struct sio_member *head;
 	size_t n;
 };
 
 struct sio_user {
-	struct sio_hent h;
+	struct htab_ent h;
 	struct sio_socket *head;
 	size_t n;
 };
@@ -54,7 +44,7 @@ struct sio_member {
 struct sio_nsp {
 	struct sio *srv;
 	struct sio_nsp *next;
-	struct sio_htab rooms;
+	struct htab rooms;
 	char name[SIO_NSP_MAX + 1];
 };
 
@@ -93,7 +83,7 @@ struct sio {
 	struct sio_ops ops;
 	void *app;
 	struct sio_nsp *nsps;
-	struct sio_htab users;
+	struct htab users;
 	struct timeq connq;
 	uv_timer_t conn_timer;
 };
@@ -101,69 +91,6 @@ struct sio {
 struct sio_msg {
 	struct http_buf *b;
 };
-
-/* Spread the bits of "key" for a table of "nb" (a power of two) buckets. */
-static size_t
-sio_htab_slot(const struct sio_htab *t, int64_t key)
-{
-	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(h ^ h >> 29) & (t->nb - 1);
-}
-
-static struct sio_hent *
-sio_htab_get(const struct sio_htab *t, int64_t key)
-{
-	struct sio_hent *e;
-
-	if (t->nb == 0)
-		return NULL;
-	for (e = t->b[sio_htab_slot(t, key)]; e != NULL; e = e->next)
-		if (e->key == key)
-			return e;
-	return NULL;
-}
-
-/* Insert "e" (its key not present), doubling the table when full. */
-static void
-sio_htab_put(struct sio_htab *t, struct sio_hent *e)
-{
-	struct sio_htab nt;
-	struct sio_hent *p, *next;
-	size_t i, slot;
-
-	if (t->n >= t->nb) {
-		nt.nb = t->nb == 0 ? 64 : t->nb * 2;
-		nt.b = xcalloc(nt.nb, sizeof(*nt.b));
-		for (i = 0; i < t->nb; i++)
-			for (p = t->b[i]; p != NULL; p = next) {
-				next = p->next;
-				slot = sio_htab_slot(&nt, p->key);
-				p->next = nt.b[slot];
-				nt.b[slot] = p;
-			}
-		free(t->b);
-		t->b = nt.b;
-		t->nb = nt.nb;
-	}
-	slot = sio_htab_slot(t, e->key);
-	e->next = t->b[slot];
-	t->b[slot] = e;
-	t->n++;
-}
-
-static void
-sio_htab_del(struct sio_htab *t, struct sio_hent *e)
-{
-	struct sio_hent **pp = &t->b[sio_htab_slot(t, e->key)];
-
-	for (; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			t->n--;
-			return;
-		}
-}
 
 /* Encode "p" and queue it, then its attachments, on "cl". */
 static void
@@ -232,8 +159,7 @@ sio_socket_remove(struct sio_socket *s, const char *reason)
 	while (s->rooms != NULL)
 		sio_room_leave(s, s->rooms->room->h.key);
 	if (s->user != 0 &&
-	    (u = (struct sio_user *)sio_htab_get(&srv->users, s->user)) !=
-	        NULL) {
+	    (u = (struct sio_user *)htab_get(&srv->users, s->user)) != NULL) {
 		if (s->uprev != NULL)
 			s->uprev->unext = s->unext;
 		else
@@ -241,7 +167,7 @@ sio_socket_remove(struct sio_socket *s, const char *reason)
 		if (s->unext != NULL)
 			s->unext->uprev = s->uprev;
 		if (--u->n == 0) {
-			sio_htab_del(&srv->users, &u->h);
+			htab_del(&srv->users, &u->h);
 			free(u);
 		}
 	}
@@ -487,10 +413,10 @@ sio_free(struct sio *srv)
 	eio_free(srv->eio);
 	while ((nsp = srv->nsps) != NULL) {
 		srv->nsps = nsp->next;
-		free(nsp->rooms.b);
+		htab_finish(&nsp->rooms, NULL);
 		free(nsp);
 	}
-	free(srv->users.b);
+	htab_finish(&srv->users, NULL);
 	free(srv);
 }
 
@@ -522,24 +448,6 @@ sio_nsp_find(struct sio *srv, const char *name)
 	return NULL;
 }
 
-const char *
-sio_nsp_name(const struct sio_nsp *nsp)
-{
-	return nsp->name;
-}
-
-const char *
-sio_socket_id(const struct sio_socket *s)
-{
-	return s->id;
-}
-
-struct sio_nsp *
-sio_socket_nsp(const struct sio_socket *s)
-{
-	return s->nsp;
-}
-
 void *
 sio_socket_data(const struct sio_socket *s)
 {
@@ -560,11 +468,11 @@ sio_socket_set_user(struct sio_socket *s, int64_t uid)
 
 	if (s->user != 0 || uid <= 0)
 		abort(); /* a bug in the application */
-	u = (struct sio_user *)sio_htab_get(&srv->users, uid);
+	u = (struct sio_user *)htab_get(&srv->users, uid);
 	if (u == NULL) {
 		u = xcalloc(1, sizeof(*u));
 		u->h.key = uid;
-		sio_htab_put(&srv->users, &u->h);
+		htab_put(&srv->users, &u->h);
 	}
 	s->user = uid;
 	s->uprev = NULL;
@@ -584,7 +492,7 @@ sio_socket_user(const struct sio_socket *s)
 struct sio_socket *
 sio_user_first(struct sio *srv, int64_t uid)
 {
-	struct sio_user *u = (struct sio_user *)sio_htab_get(&srv->users, uid);
+	struct sio_user *u = (struct sio_user *)htab_get(&srv->users, uid);
 
 	return u != NULL ? u->head : NULL;
 }
@@ -598,7 +506,7 @@ sio_user_next(const struct sio_socket *s)
 size_t
 sio_user_count(struct sio *srv, int64_t uid)
 {
-	struct sio_user *u = (struct sio_user *)sio_htab_get(&srv->users, uid);
+	struct sio_user *u = (struct sio_user *)htab_get(&srv->users, uid);
 
 	return u != NULL ? u->n : 0;
 }
@@ -643,14 +551,14 @@ sio_socket_disconnect(struct sio_socket *s)
 void
 sio_room_join(struct sio_socket *s, int64_t room)
 {
-	struct sio_htab *t = &s->nsp->rooms;
-	struct sio_room *r = (struct sio_room *)sio_htab_get(t, room);
+	struct htab *t = &s->nsp->rooms;
+	struct sio_room *r = (struct sio_room *)htab_get(t, room);
 	struct sio_member *m;
 
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
 		r->h.key = room;
-		sio_htab_put(t, &r->h);
+		htab_put(t, &r->h);
 	}
 	for (m = s->rooms; m != NULL; m = m->snext)
 		if (m->room == r)
@@ -688,7 +596,7 @@ sio_room_leave(struct sio_socket *s, int64_t room)
 		m->rnext->rprev = m->rprev;
 	free(m);
 	if (--r->n == 0) {
-		sio_htab_del(&s->nsp->rooms, &r->h);
+		htab_del(&s->nsp->rooms, &r->h);
 		free(r);
 	}
 }
@@ -696,7 +604,7 @@ sio_room_leave(struct sio_socket *s, int64_t room)
 size_t
 sio_room_count(struct sio_nsp *nsp, int64_t room)
 {
-	struct sio_room *r = (struct sio_room *)sio_htab_get(&nsp->rooms, room);
+	struct sio_room *r = (struct sio_room *)htab_get(&nsp->rooms, room);
 
 	return r != NULL ? r->n : 0;
 }
@@ -739,7 +647,7 @@ void
 sio_room_send(struct sio_nsp *nsp, int64_t room, struct sio_msg *m,
     const struct sio_socket *except)
 {
-	struct sio_room *r = (struct sio_room *)sio_htab_get(&nsp->rooms, room);
+	struct sio_room *r = (struct sio_room *)htab_get(&nsp->rooms, room);
 	struct sio_member *mb;
 
 	for (mb = r != NULL ? r->head : NULL; mb != NULL; mb = mb->rnext)

@@ -94,10 +94,7 @@ void sio_free(struct sio *srv);
 struct sio_nsp *sio_nsp_add(struct sio *srv, const char *name);
 /* Namespace "name", or NULL. */
 struct sio_nsp *sio_nsp_find(struct sio *srv, const char *name);
-const char *sio_nsp_name(const struct sio_nsp *nsp);
 
-const char *sio_socket_id(const struct sio_socket *s);
-struct sio_nsp *sio_socket_nsp(const struct sio_socket *s);
 void *sio_socket_data(const struct sio_socket *s);
 void sio_socket_set_data(struct sio_socket *s, void *data);
 

@@ -2,25 +2,25 @@
 // test-timeout: 120
 //
 // Binary events and acks (Socket.IO BINARY_EVENT/BINARY_ACK) with the stock
-// socket.io-client, against `chat-pushd --test-socket PORT` (the conformance
-// suite's application, push-daemon/testapp.c: "message" comes back as
-// "message-back", "message-with-ack" is acked with its arguments) on
-// 127.0.0.1, over WebSocket, polling (binary as "b" + base64) and the
-// upgrade. Every byte value, an empty Buffer, several attachments and
+// socket.io-client, against `chat-pushd-test --test-socket PORT` (the
+// conformance suite's application, tests/conformance/testapp.c: "message"
+// comes back as "message-back", "message-with-ack" is acked with its
+// arguments) on 127.0.0.1, over WebSocket, polling (binary as "b" + base64)
+// and the upgrade. Every byte value, an empty Buffer, several attachments and
 // attachments nested in objects and arrays must come back equal.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SRCDIR, freePort } from './lib/stack.mjs';
 import { TRANSPORTS, until } from './lib/sio.mjs';
 import { io } from 'socket.io-client';
 
 const BIN = join(resolve(SRCDIR, process.env.CHAT_BUILD ?? 'build/default'),
-    'chat-pushd');
+    'chat-pushd-test');
 let child;
 let url;
 let out = '';
@@ -44,7 +44,7 @@ before(async () => {
 			return;
 		}
 		if (attempt === 2)
-			throw new Error(`chat-pushd --test-socket:\n${out}`);
+			throw new Error(`chat-pushd-test --test-socket:\n${out}`);
 	}
 });
 
@@ -59,6 +59,19 @@ after(async () => {
 	const e = await exited;
 	assert.deepEqual(e, { code: 0, sig: null }, out);
 	assert.doesNotMatch(out, /ERROR: \w+Sanitizer|runtime error:/);
+});
+
+// The test applications live in chat-pushd-test only: the production
+// daemon refuses the test modes with its usage and serves nothing.
+test('chat-pushd itself has no test modes', () => {
+	const pushd = join(dirname(BIN), 'chat-pushd');
+	for (const mode of ['--test-socket', '--test-echo']) {
+		const r = spawnSync(pushd, [mode, '0'],
+		    { encoding: 'utf8', timeout: 10000 });
+		assert.equal(r.status, 2, r.stderr);
+		assert.match(r.stderr, /usage: chat-pushd \[-nv\] -c file/);
+		assert.doesNotMatch(r.stderr, /test-socket/);
+	}
 });
 
 // A connected socket.io-client socket on transport "t" (a TRANSPORTS key).

@@ -3,7 +3,8 @@
  * Unit tests of lib/utf8.c: the incremental validator accepts what
  * valid_utf8() accepts plus U+0000, rejects overlongs, surrogates, code
  * points above U+10FFFF and stray bytes at the first bad byte, and gives
- * the same answer however the input is split.
+ * the same answer however the input is split; utf8_decode() returns the
+ * code point and length of one valid character and 0 for anything else.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -65,6 +66,47 @@ START_TEST(test_incomplete_and_split)
 }
 END_TEST
 
+/* One character decoded, with its length; 0 for bad or cut input. */
+START_TEST(test_decode)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		uint32_t cp;
+	} ok[] = {{"A", 1, 0x41}, {"\x7f", 1, 0x7f}, {"\xc2\x80", 2, 0x80},
+	    {"\xdf\xbf", 2, 0x7ff}, {"\xe0\xa0\x80", 3, 0x800},
+	    {"\xe2\x82\xac!", 3, 0x20ac}, {"\xed\x9f\xbf", 3, 0xd7ff},
+	    {"\xef\xbf\xbf", 3, 0xffff}, {"\xf0\x90\x80\x80", 4, 0x10000},
+	    {"\xf0\x9f\x98\x80", 4, 0x1f600},
+	    {"\xf4\x8f\xbf\xbf", 4, 0x10ffff}};
+	static const char *bad[] = {"\x80", "\xc0\xaf", "\xc1\xbf",
+	    "\xe0\x9f\xbf", "\xed\xa0\x80", "\xf0\x8f\xbf\xbf",
+	    "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xc3\x28",
+	    "\xe2\x82", "\xf0\x9f\x98"};
+	uint32_t cp;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cp = 0;
+		ck_assert_uint_eq(
+		    utf8_decode((const uint8_t *)ok[i].s, strlen(ok[i].s), &cp),
+		    ok[i].len);
+		ck_assert_uint_eq(cp, ok[i].cp);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cp = 7;
+		ck_assert_uint_eq(
+		    utf8_decode((const uint8_t *)bad[i], strlen(bad[i]), &cp),
+		    0);
+		ck_assert_uint_eq(cp, 7);
+	}
+	/* "n" bounds the read: a whole character cut by it is bad. */
+	ck_assert_uint_eq(
+	    utf8_decode((const uint8_t *)"\xe2\x82\xac", 2, &cp), 0);
+	ck_assert_uint_eq(utf8_decode((const uint8_t *)"", 0, &cp), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -74,6 +116,7 @@ main(void)
 	tcase_add_test(tc, test_accepts);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_incomplete_and_split);
+	tcase_add_test(tc, test_decode);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
