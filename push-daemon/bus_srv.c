@@ -15,10 +15,10 @@
 
 #include <zmq.h>
 
-#include "bus.h"
-#include "../lib/bus.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/bus.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "bus_srv.h"
 
 /* The most messages read in one drain, so one busy worker cannot starve
  * the loop; the rest wait for the next turn (an idle handle re-drains). */

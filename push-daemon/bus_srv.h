@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The daemon's side of the ZeroMQ link with the workers (lib/bus.c is the
+ * The daemon's side of the ZeroMQ link with the workers (lib/chat/bus.c is the
  * other side): a PULL socket for event hints and a ROUTER socket for
  * presence queries, both bound and driven by the libuv loop. It parses
  * nothing but the frames' shape: events and queries go to callbacks.
  */
-#ifndef PUSHD_BUS_H
-#define PUSHD_BUS_H
+#ifndef PUSHD_BUS_SRV_H
+#define PUSHD_BUS_SRV_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The chat application of the push daemon: the object behind chat.h, who
+ * The chat application of the push daemon: the object behind chat_app.h, who
  * may connect (the JWT of the CONNECT), which rooms a socket is in, and the
  * Socket.IO events read into typed values; chat_push.c stores and pushes
  * messages, chat_presence.c answers who is online, chat_wal.c checkpoints
@@ -17,14 +17,14 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "bus.h"
-#include "chat.h"
+#include "chat/db.h"
+#include "chat/token.h"
+#include "common/conf.h"
+#include "common/form.h"
+#include "common/xmalloc.h"
+#include "bus_srv.h"
+#include "chat_app.h"
 #include "chat_int.h"
-#include "conf.h"
-#include "db.h"
-#include "form.h"
-#include "token.h"
-#include "xmalloc.h"
 
 /*
  * Answer "s": through acknowledgement "ack" when the client asked for one,

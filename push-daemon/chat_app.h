@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The chat application of the push daemon (docs/api.md section 4) on top of
- * sio.c and bus.c: token check at CONNECT, rooms, chat_message stored
- * through lib/chat with group commit, pushes read from SQLite in id order,
- * catch-up, presence and user_status. It never speaks a protocol itself.
+ * lib/sio and bus_srv.c: token check at CONNECT, rooms, chat_message stored
+ * through lib/chat/chat.c with group commit, pushes read from SQLite in id
+ * order, catch-up, presence and user_status. It never speaks a protocol itself.
  */
-#ifndef PUSHD_CHAT_H
-#define PUSHD_CHAT_H
+#ifndef PUSHD_CHAT_APP_H
+#define PUSHD_CHAT_APP_H
 
 #include <uv.h>
 
-#include "eio.h"
-#include "sio.h"
+#include "sio/eio.h"
+#include "sio/sio.h"
 
 struct chat_app;
 struct conf;

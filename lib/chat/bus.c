@@ -21,9 +21,9 @@
 
 #include <zmq.h>
 
-#include "bus.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/bus.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 #define BUS_SNDHWM 1000
 

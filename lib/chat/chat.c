@@ -4,7 +4,7 @@
  * their descriptions, ids and timestamps as the wire shows them, and the
  * posting of a message, so that a message sent over Socket.IO is validated,
  * rate limited and stored exactly like one sent over REST. It reaches the
- * database only through lib/db and never publishes anything itself.
+ * database only through lib/chat/db and never publishes anything itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,12 +13,12 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "fault.h"
-#include "log.h"
-#include "valid.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/conf.h"
+#include "common/fault.h"
+#include "common/log.h"
+#include "common/valid.h"
 
 static const char *const chat_errs[CHAT_ERR__MAX] = {
     [CHAT_OK] = "success",
@@ -340,7 +340,7 @@ chat_msg_store(struct db *db, const struct conf *cf, int64_t user, int64_t room,
  * Transactions: db_begin() opens one or enters the caller's. A refusal
  * (not a member, rate limited) wrote nothing and just leaves the level;
  * a failure after a write rolls the whole transaction back, the caller's
- * included, as lib/db's own write functions do: a caller batching several
+ * included, as lib/chat/db's own write functions do: a caller batching several
  * posts then sees its db_commit() fail and must answer every post of the
  * batch with an error.
  */

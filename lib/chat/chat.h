@@ -3,7 +3,7 @@
  * What the REST workers and the push daemon must do identically: the error
  * codes both map to HTTP statuses or Socket.IO errors, and the posting of a
  * message (validation, membership, rate limit, idempotent insert, the
- * message JSON). Nothing here does I/O but through lib/db.
+ * message JSON). Nothing here does I/O but through lib/chat/db.
  */
 #ifndef CHAT_H
 #define CHAT_H

@@ -18,11 +18,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 #define DB_STR_(x) #x
 #define DB_STR(x)  DB_STR_(x) /* a constant number as SQL text */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "chat.h"
+#include "chat/chat.h"
 
 #define DB_SCHEMA_VERSION 4
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Private to lib/db*.c: NOT part of the public contract, which is lib/db.h
- * alone; nothing outside lib/db*.c may include this file. It declares the
- * handle, the statement numbers and the helpers that lib/db.c (open,
- * migration, transactions, the statement table, error mapping) shares
+ * Private to lib/chat/db*.c: NOT part of the public contract, which is
+ * lib/chat/db.h alone; nothing outside lib/chat/db*.c may include this file. It
+ * declares the handle, the statement numbers and the helpers that lib/chat/db.c
+ * (open, migration, transactions, the statement table, error mapping) shares
  * with the query files db_user.c, db_room.c, db_msg.c, db_media.c and
  * db_rate.c.
  */
@@ -15,8 +15,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
 
 /*
  * The cached statements, one per entry of db_sql[] in db.c. All the SQL
@@ -90,7 +90,7 @@ struct db {
 };
 
 /*
- * Helpers of lib/db.c for the query files, each described at its
+ * Helpers of lib/chat/db.c for the query files, each described at its
  * definition there. They log with the "func" they are given, so a failure
  * is reported once, under the public function that met it.
  */
@@ -110,7 +110,7 @@ enum chat_err db_user_clash_each(struct db *db, sqlite3_stmt *st,
 
 /*
  * The JSON text twins of db_col_json() and db_msg_json(), in db_msg.c for
- * the routes that write their answer as text (lib/jsonw.h): each appends
+ * the routes that write their answer as text (lib/common/jsonw.h): each appends
  * to "w" the bytes json_dumps() writes for the jansson value.
  */
 struct jsonw;

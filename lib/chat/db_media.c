@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The media table: one row per stored upload, written by lib/upload and
+ * The media table: one row per stored upload, written by lib/chat/upload and
  * looked up when a message names a file under /media/. It records names
  * only, never file contents, and never builds SQL: its statements come from
  * db_sql[] in db.c.
@@ -9,9 +9,9 @@
 
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
 
 /* Record a stored upload; a name already used is CHAT_ERR_EXISTS. */
 enum chat_err

@@ -12,12 +12,12 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
-#include "jsonw.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 /*
  * Insert a message idempotently on (room, sender, client_id) and move the

@@ -12,9 +12,9 @@
 
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
 
 /*
  * Token bucket: the stored level is refilled by "rate" per second since it

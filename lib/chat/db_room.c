@@ -11,11 +11,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
-#include "jsonw.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
+#include "common/jsonw.h"
+#include "common/xmalloc.h"
 
 /*
  * Run "st" (bound by the caller) expecting one int64 column, and return

@@ -13,11 +13,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 /*
  * A heap copy of text column "i" of "st", NULL for SQL NULL. A column that

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "multipart.h"
-#include "pct.h"
-#include "xmalloc.h"
+#include "chat/multipart.h"
+#include "common/pct.h"
+#include "common/xmalloc.h"
 
 #define MULTIPART_PNAME_MAX 32 /* bytes of a parameter name we keep */
 /* RFC 2046 bchars: the boundary alphabet, space included. */

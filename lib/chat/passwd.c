@@ -8,8 +8,8 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "log.h"
-#include "passwd.h"
+#include "chat/passwd.h"
+#include "common/log.h"
 
 /*
  * OWASP's minimum for Argon2id (Password Storage Cheat Sheet): m = 19 MiB,

@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
-#include "bus.h"
-#include "log.h"
-#include "presence.h"
+#include "chat/bus.h"
+#include "chat/presence.h"
+#include "common/log.h"
 
 /* Longest decimal int64 plus sign and NUL. */
 #define PRESENCE_ID_LEN 21

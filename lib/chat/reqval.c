@@ -10,10 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "passwd.h"
-#include "reqval.h"
-#include "utf8.h"
-#include "valid.h"
+#include "chat/passwd.h"
+#include "chat/reqval.h"
+#include "common/utf8.h"
+#include "common/valid.h"
 
 void
 reqval_verr_add(

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "chat.h"
-#include "form.h"
+#include "chat/chat.h"
+#include "common/form.h"
 
 #define REQVAL_MSG_LIMIT     50  /* history page size by default */
 #define REQVAL_MSG_LIMIT_MAX 100 /* largest history page */

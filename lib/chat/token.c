@@ -22,9 +22,9 @@
 #include <jwt.h>
 #include <sodium.h>
 
-#include "log.h"
-#include "token.h"
-#include "xmalloc.h"
+#include "chat/token.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 /* jwt_add_grant_int() takes a long: the claims are int64_t seconds. */
 _Static_assert(sizeof(long) >= sizeof(int64_t), "long narrower than int64");

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chat.h"
+#include "chat/chat.h"
 
 #define TOKEN_MAX     4096 /* longest token accepted, bytes */
 #define TOKEN_KEY_MIN 32   /* shortest HMAC key accepted, bytes */

@@ -25,14 +25,14 @@
 #include <magic.h>
 #include <sodium.h>
 
-#include "chat.h"
-#include "db.h"
-#include "fault.h"
-#include "log.h"
-#include "upload.h"
-#include "utf8.h"
-#include "valid.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/upload.h"
+#include "common/fault.h"
+#include "common/log.h"
+#include "common/utf8.h"
+#include "common/valid.h"
+#include "common/xmalloc.h"
 
 #define UPLOAD_MAGIC_FLAGS                                                     \
 	(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CDF |      \

@@ -11,8 +11,8 @@
 
 #include <sodium.h>
 
-#include "addrtab.h"
-#include "xmalloc.h"
+#include "common/addrtab.h"
+#include "common/xmalloc.h"
 
 #define ADDRTAB_MIN 64 /* buckets of a new table */
 

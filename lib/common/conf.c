@@ -16,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 enum conf_type {
 	CONF_STR,  /* string of min..max bytes, may contain spaces */

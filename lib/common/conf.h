@@ -21,7 +21,7 @@ struct conf {
 	char *bus_events;  /* ZeroMQ endpoint: workers PUSH, daemon PULLs */
 	char *bus_query;   /* ZeroMQ endpoint: DEALER -> daemon's ROUTER */
 
-	/* Privileges (lib/priv.h). */
+	/* Privileges (lib/common/priv.h). */
 	char *user;         /* service user to become when started as root */
 	int64_t allow_root; /* 1: root without "user" may serve (dev only) */
 

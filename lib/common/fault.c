@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fault.h"
-#include "log.h"
+#include "common/fault.h"
+#include "common/log.h"
 
 /* The point's name, then the arming file's path (empty: always armed). */
 static char fault_point[64];

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "pct.h"
-#include "valid.h"
-#include "xmalloc.h"
+#include "common/form.h"
+#include "common/pct.h"
+#include "common/valid.h"
+#include "common/xmalloc.h"
 
 static const char *const form_errstr[FORM_ERR__MAX] = {
     [FORM_OK] = "Success",

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The int64-keyed intrusive hash table of lib/htab.h: Fibonacci hashing
+ * The int64-keyed intrusive hash table of lib/common/htab.h: Fibonacci hashing
  * (the key times 2^64 / phi, the high bits folded down) into a power of
  * two of buckets, doubled when there are as many entries as buckets, so
  * chains stay short; the table never shrinks. Pure: no I/O.
  */
 #include <stdlib.h>
 
-#include "htab.h"
-#include "xmalloc.h"
+#include "common/htab.h"
+#include "common/xmalloc.h"
 
 #define HTAB_FIRST 64 /* buckets of the first array */
 

@@ -6,7 +6,7 @@
  * then, a doubled bucket array. The keys are ids the server gave out
  * (database row ids), never client bytes, so a fixed multiplicative hash
  * is enough; a table keyed by client input needs a keyed hash instead
- * (lib/addrtab). No I/O.
+ * (lib/common/addrtab). No I/O.
  */
 #ifndef HTAB_H
 #define HTAB_H

@@ -5,7 +5,7 @@
  * the codes are sparse, and the compiler builds the lookup either way.
  * Nothing here allocates or logs.
  */
-#include "http_status.h"
+#include "common/http_status.h"
 
 const char *
 http_status_text(int status)

@@ -3,14 +3,14 @@
  * The JSON text writer of jsonw.h: appends escaped strings and raw
  * punctuation to one heap buffer that doubles as it grows, so a page of
  * fifty messages costs a handful of allocations. It must stay equal to
- * jansson's compact output; tests/unit/test-jsonw.c compares the two.
+ * jansson's compact output; tests/unit/common/test-jsonw.c compares the two.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
-#include "utf8.h"
-#include "xmalloc.h"
+#include "common/jsonw.h"
+#include "common/utf8.h"
+#include "common/xmalloc.h"
 
 void
 jsonw_init(struct jsonw *w)

@@ -4,7 +4,7 @@
  * pct.h), so that the hex digits of "%XX" are read by one piece of code.
  * Pure: it reads at most two bytes, allocates nothing and logs nothing.
  */
-#include "pct.h"
+#include "common/pct.h"
 
 /* The value of hex digit "c", or -1. */
 static int

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Percent-encoding (RFC 3986 section 2.1), the "%XX" escapes that both
- * application/x-www-form-urlencoded (lib/form) and RFC 5987 ext-values in
- * multipart headers (lib/multipart) use. It only turns two hex digits into
- * a byte: which bytes may appear unescaped, what "+" means and whether a
+ * application/x-www-form-urlencoded (lib/common/form) and RFC 5987 ext-values
+ * in multipart headers (lib/chat/multipart) use. It only turns two hex digits
+ * into a byte: which bytes may appear unescaped, what "+" means and whether a
  * decoded NUL is allowed stay with each caller's grammar.
  */
 #ifndef PCT_H

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "priv.h"
-#include "xmalloc.h"
+#include "common/log.h"
+#include "common/priv.h"
+#include "common/xmalloc.h"
 
 /* Whether the real, effective or saved user id is root. */
 static int

@@ -4,8 +4,8 @@
  * confined beyond the dropped ids. The GNUmakefile picks this file only
  * when no real sandbox can be built, and the log says so at startup.
  */
-#include "log.h"
-#include "sandbox.h"
+#include "common/log.h"
+#include "common/sandbox.h"
 
 int
 sandbox_enter(const char *name)

@@ -19,8 +19,8 @@
 
 #include <seccomp.h>
 
-#include "log.h"
-#include "sandbox.h"
+#include "common/log.h"
+#include "common/sandbox.h"
 
 /*
  * LeakSanitizer stops the process with ptrace() at exit to scan it for

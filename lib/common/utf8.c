@@ -6,7 +6,7 @@
  * range checks need; the decoder of one character runs on it. Pure: no
  * allocation, no I/O.
  */
-#include "utf8.h"
+#include "common/utf8.h"
 
 /* State layout: bits 16-17 bytes remaining, 8-15 lowest, 0-7 highest. */
 #define ST(rem, lo, hi) ((uint32_t)(rem) << 16 | (uint32_t)(lo) << 8 | (hi))

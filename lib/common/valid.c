@@ -4,7 +4,7 @@
  * text and client addresses. They only read the bytes they are given
  * (valid_lower() writes them) and never allocate, log or depend on the locale,
  * so they can run on any untrusted input and be fuzzed on their own (with
- * lib/utf8, as pure).
+ * lib/common/utf8, as pure).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "utf8.h"
-#include "valid.h"
+#include "common/utf8.h"
+#include "common/valid.h"
 
 /* ASCII classes, spelled out so that the locale can never change them. */
 static int

@@ -15,12 +15,12 @@
 
 #include <sodium.h>
 
-#include "eio.h"
-#include "eio_codec.h"
-#include "form.h"
-#include "log.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "common/form.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "sio/eio.h"
+#include "sio/eio_codec.h"
+#include "sio/ws.h"
 
 #define EIO_CORS_MAX   768 /* bytes of CORS response headers */
 #define EIO_ORIGIN_MAX 256

@@ -13,7 +13,7 @@
 
 #include <uv.h>
 
-#include "http.h"
+#include "sio/http.h"
 
 #define EIO_SID_LEN 20 /* base64url of 15 random bytes */
 

@@ -9,8 +9,8 @@
 
 #include <sodium.h>
 
-#include "eio_codec.h"
-#include "xmalloc.h"
+#include "common/xmalloc.h"
+#include "sio/eio_codec.h"
 
 int
 eio_packet_type(const uint8_t *s, size_t len)

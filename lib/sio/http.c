@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "http_status.h"
-#include "log.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "common/http_status.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "sio/http.h"
+#include "sio/ws.h"
 
 #define HTTP_WRITE_BATCH 64   /* buffers per uv_write */
 #define HTTP_QFREE_MAX   4096 /* spare queue entries kept for reuse */

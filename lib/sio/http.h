@@ -16,10 +16,10 @@
 #include <http_parser.h>
 #include <uv.h>
 
-#include "addrtab.h"
-#include "http_req.h"
-#include "timeq.h"
-#include "ws_codec.h"
+#include "common/addrtab.h"
+#include "sio/http_req.h"
+#include "sio/timeq.h"
+#include "sio/ws_codec.h"
 
 #define HTTP_READ_BUF   65536 /* the one loop-wide read buffer */
 #define HTTP_SLOW_GRACE 2000  /* ms a send queue may stay over its limit */

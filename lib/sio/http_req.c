@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_req.h"
-#include "xmalloc.h"
+#include "common/xmalloc.h"
+#include "sio/http_req.h"
 
 static const char *const http_req_hdr_names[HTTP_REQ_HDR__MAX] = {"host",
     "origin", "upgrade", "sec-websocket-key", "sec-websocket-version",

@@ -4,7 +4,7 @@
  * http-parser under hard limits (request target, header bytes, body), and
  * the checks made of a complete request before it means anything: the
  * WebSocket handshake of RFC 6455 and the Engine.IO query parameters. No
- * socket here: push-daemon/http.c feeds it, tests and fuzzers too.
+ * socket here: lib/sio/http.c feeds it, tests and fuzzers too.
  */
 #ifndef HTTP_REQ_H
 #define HTTP_REQ_H
@@ -14,8 +14,8 @@
 
 #include <http_parser.h>
 
-#include "form.h"
-#include "ws_codec.h"
+#include "common/form.h"
+#include "sio/ws_codec.h"
 
 #define HTTP_REQ_URL_MAX     8192  /* request target, bytes */
 #define HTTP_REQ_HEADERS_MAX 16384 /* all header lines, bytes */

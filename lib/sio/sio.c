@@ -12,12 +12,12 @@
 
 #include <sodium.h>
 
-#include "htab.h"
-#include "log.h"
-#include "sio.h"
-#include "sio_codec.h"
-#include "timeq.h"
-#include "xmalloc.h"
+#include "common/htab.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "sio/sio.h"
+#include "sio/sio_codec.h"
+#include "sio/timeq.h"
 
 struct sio_member;
 

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "eio.h"
+#include "sio/eio.h"
 
 /*
  * ms a client has to send CONNECT after its Engine.IO open. Not shorter:

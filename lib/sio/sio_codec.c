@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sio_codec.h"
-#include "xmalloc.h"
+#include "common/xmalloc.h"
+#include "sio/sio_codec.h"
 
 /* Event names the server itself emits; a client may not send them. */
 static const char *const sio_reserved[] = {"connect", "connect_error",

@@ -5,7 +5,7 @@
  */
 #include <stddef.h>
 
-#include "timeq.h"
+#include "sio/timeq.h"
 
 void
 timeq_init(struct timeq *q, uint64_t delay)

@@ -6,18 +6,18 @@
  * an idle connection's memory budget, and it copies every outgoing message
  * into each connection's queue. Our server frames are unmasked, hence
  * byte-identical for every receiver: ws_frame_new() builds one and each
- * connection queues a reference. The framing itself (lib/ws_codec.c) is a
+ * connection queues a reference. The framing itself (lib/sio/ws_codec.c) is a
  * small state machine with the complete RFC 6455 validation, unit-tested
  * and fuzzed.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "log.h"
-#include "ws.h"
-#include "ws_codec.h"
-#include "xmalloc.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "sio/http.h"
+#include "sio/ws.h"
+#include "sio/ws_codec.h"
 
 struct http_buf *
 ws_frame_new(

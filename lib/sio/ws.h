@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * WebSocket (RFC 6455) on a struct http_conn: the upgrade response, input
- * through lib/ws_codec's validating parser, whole messages handed to the
+ * through lib/sio/ws_codec's validating parser, whole messages handed to the
  * http callbacks, and frames built once into shared buffers.
  */
 #ifndef WS_H

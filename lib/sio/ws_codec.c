@@ -11,8 +11,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
-#include "utf8.h"
-#include "ws_codec.h"
+#include "common/utf8.h"
+#include "sio/ws_codec.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 

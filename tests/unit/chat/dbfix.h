@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Shared fixture of the tests/unit/test-db*.c programs, one per lib/db*.c
+ * Shared fixture of the tests/unit/test-db*.c programs, one per lib/chat/db*.c
  * file: a fresh database file in its own mkdtemp directory per test, raw
  * SQLite reads behind the library, and helpers that add users, rooms and
  * messages or read ids from the JSON the library builds. Header-only, as
- * each test program is linked with libchat.a alone.
+ * each test program is linked with libchat.a and libcommon.a alone.
  */
 #ifndef DBFIX_H
 #define DBFIX_H
@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
 
 #define BUSY_MS    10000
 #define TROOMS_MAX 1000 /* rooms_per_user_max where it is not tested */

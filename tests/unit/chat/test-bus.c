@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for lib/bus.c and lib/presence.c against a stand-in daemon: a
- * PULL and a ROUTER bound on ipc:// endpoints in a fresh directory, the
- * ROUTER served by a thread that answers as a test case configures it.
+ * Unit tests for lib/chat/bus.c and lib/chat/presence.c against a stand-in
+ * daemon: a PULL and a ROUTER bound on ipc:// endpoints in a fresh directory,
+ * the ROUTER served by a thread that answers as a test case configures it.
  * Timing is only checked against generous bounds, never tightly.
  */
 #include <check.h>
@@ -17,10 +17,10 @@
 
 #include <zmq.h>
 
-#include "bus.h"
-#include "log.h"
-#include "presence.h"
-#include "xmalloc.h"
+#include "chat/bus.h"
+#include "chat/presence.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 /* What the stand-in daemon does with a query other than "ping". */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/chat.c: error strings, timestamps, ids, and
+ * Unit tests of lib/chat/chat.c: error strings, timestamps, ids, and
  * chat_msg_post() against a real SQLite database in a temporary directory
  * (validation details, membership, idempotent client_id, media_url, the
  * message rate limit, and posting inside a caller's transaction).
@@ -15,11 +15,11 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 #define T0        1795844623123LL /* 2026-11-28T05:43:43.123Z */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db.c, each on a fresh database file set up by
- * tests/unit/dbfix.h: schema version, reopening, refusing a newer schema,
+ * Unit tests of lib/chat/db.c, each on a fresh database file set up by
+ * tests/unit/chat/dbfix.h: schema version, reopening, refusing a newer schema,
  * migration from versions 1 and 2 (ids never reused, usernames that clash
  * regardless of case refused until the administrator's handle renames
  * them), nested transactions, SQLITE_BUSY and WAL
@@ -25,11 +25,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "db.h"
-#include "db_int.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/db_int.h"
+#include "common/log.h"
 #include "dbfix.h"
-#include "log.h"
 #include "unit.h"
 
 /* The whole schema text, for before/after comparisons; caller frees. */

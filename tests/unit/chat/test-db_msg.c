@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db_msg.c and the small lib/db_media.c, each on a fresh
- * database file set up by tests/unit/dbfix.h. They cover messages with
- * idempotent client ids, pagination, a user's catch-up (bounded by the push
- * cursor or not), the push daemon's cursor reads and the media records.
+ * Unit tests of lib/chat/db_msg.c and the small lib/chat/db_media.c, each on a
+ * fresh database file set up by tests/unit/chat/dbfix.h. They cover messages
+ * with idempotent client ids, pagination, a user's catch-up (bounded by the
+ * push cursor or not), the push daemon's cursor reads and the media records.
  */
 #include <check.h>
 #include <stdint.h>
@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/log.h"
 #include "dbfix.h"
-#include "log.h"
 #include "unit.h"
 
 START_TEST(test_msg_insert)

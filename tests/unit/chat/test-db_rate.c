@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db_rate.c on a fresh database file set up by
- * tests/unit/dbfix.h. They cover the token bucket's burst, refill, cap and
+ * Unit tests of lib/chat/db_rate.c on a fresh database file set up by
+ * tests/unit/chat/dbfix.h. They cover the token bucket's burst, refill, cap and
  * wait time, a clock that goes back, one bucket seen by two handles, the
  * pruning of buckets that are full again, and the bounded list of the
  * addresses each account logged in from.
@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/log.h"
 #include "dbfix.h"
-#include "log.h"
 #include "unit.h"
 
 START_TEST(test_rate)

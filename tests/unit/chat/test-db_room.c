@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db_room.c, each on a fresh database file set up by
- * tests/unit/dbfix.h. They cover group rooms and private pairs folded to
+ * Unit tests of lib/chat/db_room.c, each on a fresh database file set up by
+ * tests/unit/chat/dbfix.h. They cover group rooms and private pairs folded to
  * one room, the bound on rooms per user, membership tests and id lists,
  * the highest room id, and the room and private-chat objects of docs/api.md.
  */
@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/log.h"
 #include "dbfix.h"
-#include "log.h"
 #include "unit.h"
 
 START_TEST(test_room_create)

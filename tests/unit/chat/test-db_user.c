@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/db_user.c, each on a fresh database file set up by
- * tests/unit/dbfix.h. They cover user creation with a username and an
+ * Unit tests of lib/chat/db_user.c, each on a fresh database file set up by
+ * tests/unit/chat/dbfix.h. They cover user creation with a username and an
  * e-mail each unique regardless of case, the user object of docs/api.md without
  * the hash, login by username or e-mail in any case but with SQL
  * wildcards matched literally, and renaming.
@@ -13,10 +13,10 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/log.h"
 #include "dbfix.h"
-#include "log.h"
 #include "unit.h"
 
 START_TEST(test_user_insert)

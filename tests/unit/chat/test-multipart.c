@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/multipart.c: the boundary parameter, every broken body
+ * Unit tests of lib/chat/multipart.c: the boundary parameter, every broken body
  * shape of docs/testing.md 4.2 item 3, filename* decoding, the caps, and part
  * data that must come out byte for byte whatever the read sizes (each body
  * is fed whole, then 1, 2, 3, 5, 13 and 64 bytes at a time).
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "multipart.h"
-#include "xmalloc.h"
+#include "chat/multipart.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 /* What the callbacks saw, as one string independent of the read sizes. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/passwd.c: hashing and verifying, the PHC string's
+ * Unit tests of lib/chat/passwd.c: hashing and verifying, the PHC string's
  * algorithm and parameters, the length limits, the dummy hash for unknown
  * users, and when a stored hash needs to be redone.
  */
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "passwd.h"
+#include "chat/passwd.h"
+#include "common/log.h"
 #include "unit.h"
 
 #define PW "correct horse battery staple"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/reqval.c: the JSON body rules (empty body, content
+ * Unit tests of lib/chat/reqval.c: the JSON body rules (empty body, content
  * types, syntax errors with their position and text, duplicate keys, non
  * objects), the field checks of signup, login, room creation and message
  * posting, and the history query. Pure functions only.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reqval.h"
+#include "chat/reqval.h"
 #include "unit.h"
 
 /* The "type" of error "i" of "errs", or "" when there is none. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for lib/token.c: every row of the libjwt 1.10.2 table in
+ * Unit tests for lib/chat/token.c: every row of the libjwt 1.10.2 table in
  * docs/security.md 1.1 that can be built, the checks of 1.2 (iss, aud), the
  * exp/nbf/iat boundaries with an injected clock, the length cap, and the
  * key file rules. Tokens are crafted by hand (base64url + HMAC from libsodium),
@@ -17,9 +17,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "log.h"
-#include "token.h"
-#include "xmalloc.h"
+#include "chat/token.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 #define T0       INT64_C(1800000000) /* the injected "now" */

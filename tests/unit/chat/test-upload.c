@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/upload.c with the real libmagic, a temporary media
+ * Unit tests of lib/chat/upload.c with the real libmagic, a temporary media
  * directory and a temporary database: every allowed type from a tiny
  * sample built here, disguised and active content refused, the polyglots
  * of docs/security.md 3.1 (stored, as the image type: serving headers must
@@ -21,12 +21,12 @@
 
 #include <sqlite3.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
-#include "upload.h"
-#include "xmalloc.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/upload.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 #define T0   1795844623123LL
@@ -317,7 +317,7 @@ assert_name(const char *name, const char *ext)
 
 /*
  * The row of "name": "*orig" is a new string (NULL when SQL NULL).
- * Read straight from SQLite: lib/db has no media getter.
+ * Read straight from SQLite: lib/chat/db has no media getter.
  */
 static void
 row_get(const char *name, int64_t *uploader, int64_t *size, char **type,

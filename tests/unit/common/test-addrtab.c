@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/addrtab.c: an address holds at most "max" slots,
+ * Unit tests of lib/common/addrtab.c: an address holds at most "max" slots,
  * slots given back are usable again, an entry disappears at zero, the
  * table grows past its first size without losing counts, and text
  * addresses parse to the same key whether written as IPv4 or mapped IPv6.
@@ -12,7 +12,7 @@
 
 #include <sodium.h>
 
-#include "addrtab.h"
+#include "common/addrtab.h"
 #include "unit.h"
 
 START_TEST(test_cap)

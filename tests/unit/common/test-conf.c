@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/conf.c: the built-in defaults, a good file, every kind
- * of error reported at the right "file:line", and that
+ * Unit tests of lib/common/conf.c: the built-in defaults, a good file, every
+ * kind of error reported at the right "file:line", and that
  * etc/chat.conf.sample documents every key of the table and parses to the
  * defaults. Run from the repository root, or with CHAT_SRCDIR set to it.
  */
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "unit.h"
 
 /* Write "text" to a new temporary file and return its (new) path. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/fault.c: a point fires only when CHAT_FAULT names it,
- * never without fault_init(), and an arming file makes exactly one crash
+ * Unit tests of lib/common/fault.c: a point fires only when CHAT_FAULT names
+ * it, never without fault_init(), and an arming file makes exactly one crash
  * (the file is removed by the process that dies). Each case runs the
  * points in a child process and reads how it ended.
  */
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "common/fault.h"
 #include "unit.h"
 
 /*

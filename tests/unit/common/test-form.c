@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/form.c: decoding, empty segments, duplicate keys, the
- * caps on pairs and lengths, and the refusal of bad escapes, invalid UTF-8
+ * Unit tests of lib/common/form.c: decoding, empty segments, duplicate keys,
+ * the caps on pairs and lengths, and the refusal of bad escapes, invalid UTF-8
  * and NUL. Pure functions only: no files, no network.
  */
 #include <check.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "common/form.h"
 #include "unit.h"
 
 /* Parse the C string "s" into "f" and return the result. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/htab.c: entries are found by key (negative and zero
+ * Unit tests of lib/common/htab.c: entries are found by key (negative and zero
  * keys too) and only while they are in, survive every doubling of the
  * buckets, and htab_finish() visits each one exactly once.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "htab.h"
+#include "common/htab.h"
 #include "unit.h"
 
 START_TEST(test_get_put_del)

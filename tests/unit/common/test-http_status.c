@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/http_status.c: every code chat-fcgi and chat-pushd
+ * Unit tests of lib/common/http_status.c: every code chat-fcgi and chat-pushd
  * answer with (and those the API reference promises) has the phrase
  * lighttpd writes for it, no two codes share a phrase, and a code outside the
  * table gets an empty phrase rather than another code's.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_status.h"
+#include "common/http_status.h"
 #include "unit.h"
 
 static const struct {

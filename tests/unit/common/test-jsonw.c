@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/jsonw.c: every string is written exactly as jansson's
- * json_dumps() with JSON_COMPACT writes it (all 256 byte values, multibyte
- * characters, U+0000), invalid UTF-8 is refused with nothing written, and
- * the buffer grows and hands over its text.
+ * Unit tests of lib/common/jsonw.c: every string is written exactly as
+ * jansson's json_dumps() with JSON_COMPACT writes it (all 256 byte values,
+ * multibyte characters, U+0000), invalid UTF-8 is refused with nothing written,
+ * and the buffer grows and hands over its text.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "jsonw.h"
+#include "common/jsonw.h"
 #include "unit.h"
 
 /* Expect jsonw_string_add() on "s" to give what jansson gives. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/pct.c: every pair of bytes decodes to the value its
+ * Unit tests of lib/common/pct.c: every pair of bytes decodes to the value its
  * two hex digits (either case) spell, or -1 when either is not one, and a
  * NUL-terminated string is not read past its NUL (checked by the
  * allocations being exact, for make valgrind and SANITIZE builds).
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pct.h"
+#include "common/pct.h"
 #include "unit.h"
 
 /* The value of hex digit "c" by table lookup, or -1: the reference. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/priv.c and of the sandbox lib/sandbox-*.c: the root
+ * Unit tests of lib/common/priv.c and of the sandbox lib/sandbox-*.c: the root
  * policy of priv_init(), priv_chown() handing over only root's files, a
  * real drop to "nobody" that cannot be undone, a drop whose verification
  * must fail, and what the seccomp filter refuses and still allows. Every
@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "priv.h"
-#include "sandbox.h"
+#include "common/priv.h"
+#include "common/sandbox.h"
 #include "unit.h"
 
 /* Fail the child with status "n" unless "cond" holds. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/utf8.c: the incremental validator accepts what
+ * Unit tests of lib/common/utf8.c: the incremental validator accepts what
  * valid_utf8() accepts plus U+0000, rejects overlongs, surrogates, code
  * points above U+10FFFF and stray bytes at the first bad byte, and gives
  * the same answer however the input is split; utf8_decode() returns the
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "common/utf8.h"
 #include "unit.h"
 
 #define FEED(lit)                                                              \

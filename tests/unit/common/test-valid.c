@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/valid.c: user names, e-mail addresses, and the UTF-8
+ * Unit tests of lib/common/valid.c: user names, e-mail addresses, and the UTF-8
  * cases of docs/testing.md 4.2 item 4 (overlongs, surrogates, code points above
  * U+10FFFF, truncated sequences and NUL rejected; U+FFFF, U+10FFFF and
  * 4-byte emoji accepted; bidi and zero-width characters stored as text).
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "valid.h"
+#include "common/valid.h"
 #include "unit.h"
 
 /* valid_utf8() over a string literal, NUL bytes inside it included. */

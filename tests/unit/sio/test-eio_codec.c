@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/eio_codec.c: polling payloads split at \x1e with text
+ * Unit tests of lib/sio/eio_codec.c: polling payloads split at \x1e with text
  * and "b"+base64 packets, the malformed payloads of docs/testing.md 4.3 (empty
  * records, unknown types, bad base64) and base64 output.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eio_codec.h"
+#include "sio/eio_codec.h"
 #include "unit.h"
 
 struct got {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/http_req.c without a socket: complete requests whole
+ * Unit tests of lib/sio/http_req.c without a socket: complete requests whole
  * and one byte at a time, the limits (431 for header lines over the cap,
  * 400 for a long target, a bad method, a repeated header, a missing Host),
  * the body cap, pipelined bytes left over, the WebSocket handshake checks
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_req.h"
-#include "xmalloc.h"
+#include "common/xmalloc.h"
+#include "sio/http_req.h"
 #include "unit.h"
 
 #define WS_HDRS                                                                \

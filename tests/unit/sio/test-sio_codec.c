@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/sio_codec.c: the packets of the socket.io-protocol
+ * Unit tests of lib/sio/sio_codec.c: the packets of the socket.io-protocol
  * suite, and the hostile shapes of docs/testing.md 4.3 (placeholder "num" not
  * an integer or out of range, attachment count 4294967296, reserved or
  * non-string event names, huge ack ids), plus encoding.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio_codec.h"
+#include "sio/sio_codec.h"
 #include "unit.h"
 
 #define DECODE(p, lit) sio_packet_decode(p, lit, strlen(lit))

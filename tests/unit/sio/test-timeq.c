@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/timeq.c: entries expire in the order added at their
+ * Unit tests of lib/sio/timeq.c: entries expire in the order added at their
  * deadline, re-adding moves an entry to the back, removed entries never
  * expire, and the first-entry flag tells the caller when to arm a timer.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timeq.h"
+#include "sio/timeq.h"
 #include "unit.h"
 
 START_TEST(test_order)

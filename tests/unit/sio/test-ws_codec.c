@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of lib/ws_codec.c: the frame cases of docs/testing.md 4.3 with the
- * close codes `ws` uses (1002 protocol, 1007 UTF-8, 1009 size), fail-fast
+ * Unit tests of lib/sio/ws_codec.c: the frame cases of docs/testing.md 4.3 with
+ * the close codes `ws` uses (1002 protocol, 1007 UTF-8, 1009 size), fail-fast
  * UTF-8 inside fragments, pings between fragments, the per-frame callback
  * (once per frame, able to stop the parser), input cut at every byte, server
  * frame headers, and the RFC 6455 Sec-WebSocket-Accept example.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws_codec.h"
+#include "sio/ws_codec.h"
 #include "unit.h"
 
 /* What the parser reported. */
