@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
-#include "priv.h"
-#include "valid.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/priv.h"
+#include "common/valid.h"
 
 /* An argument, escaped for printing (an administrator typed it). */
 #define ADMIN_NAME_LEN (LOG_CLIENT_MAX * 4 + 8)

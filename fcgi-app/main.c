@@ -14,18 +14,18 @@
 
 #include <fcgiapp.h>
 
-#include "bus.h"
-#include "conf.h"
-#include "db.h"
-#include "fault.h"
-#include "log.h"
-#include "passwd.h"
-#include "priv.h"
+#include "chat/bus.h"
+#include "chat/db.h"
+#include "chat/passwd.h"
+#include "chat/token.h"
+#include "common/conf.h"
+#include "common/fault.h"
+#include "common/log.h"
+#include "common/priv.h"
+#include "common/sandbox.h"
 #include "req.h"
 #include "route.h"
 #include "route_media.h"
-#include "sandbox.h"
-#include "token.h"
 
 static volatile sig_atomic_t main_quit;
 
@@ -174,7 +174,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: configuration OK\n", path);
 		return 0;
 	}
-	/* Root only with a user to become (or allow_root): lib/priv.h. */
+	/* Root only with a user to become (or allow_root): lib/common/priv.h.
+	 */
 	if (priv_init(&priv, app.conf.user, (int)app.conf.allow_root) == -1) {
 		conf_finish(&app.conf);
 		return 1;

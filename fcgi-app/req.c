@@ -14,11 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_status.h"
-#include "log.h"
+#include "chat/reqval.h"
+#include "common/http_status.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "req.h"
-#include "reqval.h"
-#include "xmalloc.h"
 
 #define REQ_READ_CHUNK 65536
 

@@ -14,10 +14,10 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "token.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/token.h"
+#include "common/conf.h"
 
 struct bus;
 
@@ -78,7 +78,7 @@ int req_auth(struct req *r);
 
 /*
  * Parse the body as a JSON object (FastAPI's rules on Content-Type and
- * empty bodies, lib/reqval) into "*obj" (new reference). Returns 0, or -1
+ * empty bodies, lib/chat/reqval) into "*obj" (new reference). Returns 0, or -1
  * with a 422 response set.
  */
 int req_json_object(struct req *r, json_t **obj);

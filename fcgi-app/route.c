@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
-#include "db.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "common/xmalloc.h"
 #include "req.h"
 #include "route.h"
 #include "route_media.h"
-#include "xmalloc.h"
 
 const struct route route_table[] = {
     {"POST", "/auth/signup", route_auth_signup, 0},

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The authentication routes: signup, login/token (OAuth2 password form or
- * JSON) and users/me. Passwords are only handed to lib/passwd and tokens
- * only to lib/token; neither is ever logged or echoed back in an error.
+ * JSON) and users/me. Passwords are only handed to lib/chat/passwd and tokens
+ * only to lib/chat/token; neither is ever logged or echoed back in an error.
  * Failed logins are limited per account and client address, and per
  * account for the addresses that never logged in to it, before any hash
  * is verified.
@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "form.h"
-#include "passwd.h"
+#include "chat/db.h"
+#include "chat/passwd.h"
+#include "chat/reqval.h"
+#include "chat/token.h"
+#include "common/form.h"
+#include "common/valid.h"
+#include "common/xmalloc.h"
 #include "req.h"
-#include "reqval.h"
 #include "route.h"
-#include "token.h"
-#include "valid.h"
-#include "xmalloc.h"
 
 /*
  * Take one token from the per-address bucket (an IPv6 client's /64, see

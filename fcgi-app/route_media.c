@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * POST /chat/upload_media/: the request body streams from FastCGI stdin
- * through lib/multipart into lib/upload in MEDIA_CHUNK pieces, so memory
- * stays bounded whatever the upload size. The size is checked three times:
- * CONTENT_LENGTH before reading, the bytes actually read, and the file
+ * through lib/chat/multipart into lib/chat/upload in MEDIA_CHUNK pieces, so
+ * memory stays bounded whatever the upload size. The size is checked three
+ * times: CONTENT_LENGTH before reading, the bytes actually read, and the file
  * part's bytes. Client input never becomes a path, and a bad body is a
  * 4xx, never a 5xx.
  */
@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "log.h"
-#include "multipart.h"
+#include "chat/db.h"
+#include "chat/multipart.h"
+#include "chat/upload.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "req.h"
 #include "route_media.h"
-#include "upload.h"
-#include "xmalloc.h"
 
 #define MEDIA_CHUNK 65536
 /* Room for the multipart framing and small fields around the file. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The media upload route of the worker, POST /chat/upload_media/, and the
- * per-process upload store it writes to (lib/upload: media directory and
+ * per-process upload store it writes to (lib/chat/upload: media directory and
  * libmagic handle). The handler reads the request body itself, streaming,
  * so its route must not go through req_body_read() and its 1 MiB cap.
  */

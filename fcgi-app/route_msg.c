@@ -3,17 +3,17 @@
  * The message routes of a room: the paged history and posting. Posting
  * goes through chat_msg_post(), the one code path the push daemon shares,
  * and the bus hint is published only after the commit. Query strings and
- * bodies are checked by lib/reqval (over lib/form), never by hand.
+ * bodies are checked by lib/chat/reqval (over lib/common/form), never by hand.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
-#include "chat.h"
-#include "db.h"
-#include "fault.h"
+#include "chat/bus.h"
+#include "chat/chat.h"
+#include "chat/db.h"
+#include "chat/reqval.h"
+#include "common/fault.h"
 #include "req.h"
-#include "reqval.h"
 #include "route.h"
 
 /*

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
-#include "db.h"
-#include "presence.h"
+#include "chat/bus.h"
+#include "chat/db.h"
+#include "chat/presence.h"
+#include "chat/reqval.h"
+#include "common/valid.h"
+#include "common/xmalloc.h"
 #include "req.h"
-#include "reqval.h"
 #include "route.h"
-#include "valid.h"
-#include "xmalloc.h"
 
 #define ROUTE_ROOM_MSGS 50 /* messages shown with one room */
 /*

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Private to chat.c, chat_push.c, chat_presence.c and chat_wal.c, the
- * files of the chat application: struct chat_app and what they share. Nothing
- * else includes it; the rest of the daemon knows the application only through
- * chat.h.
+ * Private to chat_app.c, chat_push.c, chat_presence.c and chat_wal.c, the
+ * files of the chat application: struct chat_app and what they share.
+ * Nothing else includes it; the rest of the daemon knows the application
+ * only through chat_app.h.
  */
 #ifndef PUSHD_CHAT_INT_H
 #define PUSHD_CHAT_INT_H
@@ -15,9 +15,9 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "../lib/chat.h"
-#include "htab.h"
-#include "sio.h"
+#include "chat/chat.h"
+#include "common/htab.h"
+#include "sio/sio.h"
 
 #define CHAT_APP_DETAIL_MAX 512 /* bytes of a joined validation detail */
 #define CHAT_APP_DENIED     "Chat room not found or access denied"
@@ -98,7 +98,7 @@ struct chat_app {
 	atomic_int ckpt_restarting; /* it wants the write lock: store later */
 };
 
-/* chat.c: answers to a socket. */
+/* chat_app.c: answers to a socket. */
 void chat_app_reply(
     struct sio_socket *s, int64_t ack, const char *event, json_t *res);
 void chat_app_fail(struct sio_socket *s, int64_t ack, const char *detail);

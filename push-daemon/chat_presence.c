@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
+#include "chat/db.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "chat_int.h"
-#include "db.h"
-#include "log.h"
-#include "xmalloc.h"
 
 static struct chat_user *
 chat_presence_user_find(const struct chat_app *a, int64_t id)

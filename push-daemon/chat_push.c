@@ -17,11 +17,11 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "chat/db.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "chat_int.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
-#include "xmalloc.h"
 
 #define CHAT_PUSH_BATCH_MAX    4096 /* chat_message events stored per commit */
 #define CHAT_PUSH_BATCH        256  /* messages read per push query */

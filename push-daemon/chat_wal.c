@@ -23,10 +23,10 @@
 
 #include <uv.h>
 
+#include "chat/db.h"
+#include "common/conf.h"
+#include "common/log.h"
 #include "chat_int.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
 
 /*
  * Past this WAL size the checkpoint waits for the write lock to restart the

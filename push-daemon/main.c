@@ -2,8 +2,8 @@
 /*
  * chat-pushd: the push daemon. One thread on a libuv loop serving
  * Socket.IO (Engine.IO v4, Socket.IO v5) at /socket.io/; the chat
- * application (chat.c, bus.c) plugs into sio.c. The conformance suites'
- * test applications are a separate program, chat-pushd-test
+ * application (chat_app.c, bus_srv.c) plugs into lib/sio. The conformance
+ * suites' test applications are a separate program, chat-pushd-test
  * (tests/conformance/testapp.c), never linked in here.
  */
 #include <errno.h>
@@ -17,16 +17,16 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "chat.h"
-#include "conf.h"
-#include "db.h"
-#include "eio.h"
-#include "log.h"
-#include "priv.h"
-#include "sandbox.h"
-#include "sio.h"
-#include "token.h"
-#include "xmalloc.h"
+#include "chat/db.h"
+#include "chat/token.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/priv.h"
+#include "common/sandbox.h"
+#include "common/xmalloc.h"
+#include "sio/eio.h"
+#include "sio/sio.h"
+#include "chat_app.h"
 
 /* What the signal handler must stop. */
 struct main_ctx {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chat-pushd-test: the push daemon's Engine.IO and Socket.IO layers with
+ * chat-pushd-test: the Socket.IO library (lib/sio, on lib/common alone) with
  * the two small applications the protocol conformance suites drive, run
  * as `chat-pushd-test --test-echo PORT` and `--test-socket PORT` on
  * 127.0.0.1. They accept everyone and read no configuration: this program
@@ -17,9 +17,9 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "eio.h"
-#include "log.h"
-#include "sio.h"
+#include "common/log.h"
+#include "sio/eio.h"
+#include "sio/sio.h"
 
 enum testapp_mode { MODE_NONE, MODE_TEST_ECHO, MODE_TEST_SOCKET };
 

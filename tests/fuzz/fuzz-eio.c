@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/eio_codec.c: polling payload decoding (built
+ * libFuzzer target for lib/sio/eio_codec.c: polling payload decoding (built
  * with clang -fsanitize=fuzzer,address,undefined). Checks that every
  * packet delivered has a valid type and lies inside the input (or, for
  * binary, is no longer than its base64), and that re-encoding binary
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eio_codec.h"
+#include "sio/eio_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/form.c, built with clang -fsanitize=fuzzer
+ * libFuzzer target for lib/common/form.c, built with clang -fsanitize=fuzzer
  * (plus address,undefined). Besides memory safety it checks the parser's
  * promises: at most FORM_PAIRS_MAX pairs, capped and NUL-free keys and
  * values, no duplicate keys, and an empty form after an error.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "common/form.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

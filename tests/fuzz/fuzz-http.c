@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/http_req.c, the push daemon's HTTP request
+ * libFuzzer target for lib/sio/http_req.c, the push daemon's HTTP request
  * parsing: the input is a connection's bytes, parsed into requests the way
- * push-daemon/http.c does (a new request after each complete one, up to an
+ * lib/sio/http.c does (a new request after each complete one, up to an
  * error or an upgrade), once whole and once in chunks of sizes taken from
  * the input. Both readings must agree request by request; each complete
  * request also goes through the WebSocket handshake checks and the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_req.h"
+#include "sio/http_req.h"
 
 #define FUZZ_PAYLOAD 256 /* small, to reach the body cap */
 #define FUZZ_REQS    64  /* requests per input at most */

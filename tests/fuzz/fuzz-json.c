@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/reqval.c, the REST request validation: the
+ * libFuzzer target for lib/chat/reqval.c, the REST request validation: the
  * input is a request body run through the JSON body rules and the checks
  * of signup, login (JSON and form), room creation and message posting, and
  * also taken as the history query string. Every string met in the body
- * goes through lib/valid.c and chat_id_parse(). Besides memory safety it
+ * goes through lib/common/valid.c and chat_id_parse(). Besides memory safety it
  * checks that each outcome is either a value or a well-formed, printable
  * 422 detail, never both and never neither.
  */
@@ -14,10 +14,10 @@
 
 #include <jansson.h>
 
-#include "chat.h"
-#include "form.h"
-#include "reqval.h"
-#include "valid.h"
+#include "chat/chat.h"
+#include "chat/reqval.h"
+#include "common/form.h"
+#include "common/valid.h"
 
 #define FUZZ_MEMBERS_MAX 1000 /* room_members_max by default */
 

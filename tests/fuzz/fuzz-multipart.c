@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/multipart.c, built with clang -fsanitize=fuzzer
+ * libFuzzer target for lib/chat/multipart.c, built with clang -fsanitize=fuzzer
  * (plus address,undefined). The first input line is the request
  * Content-Type (its boundary is used when valid, else "XyZ"), the next
  * byte picks the read size, and the rest is the body. Besides memory
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multipart.h"
+#include "chat/multipart.h"
 
 #define FUZZ_PARTS_MAX 8
 

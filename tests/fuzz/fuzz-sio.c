@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/sio_codec.c (clang -fsanitize=fuzzer plus
+ * libFuzzer target for lib/sio/sio_codec.c (clang -fsanitize=fuzzer plus
  * address,undefined). A packet that decodes must satisfy the promises the
  * daemon relies on (attachments <= SIO_ATTACH_MAX, ack id a safe integer,
  * event name a string) and must survive encode -> decode unchanged.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio_codec.h"
+#include "sio/sio_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

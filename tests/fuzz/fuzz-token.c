@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/token.c token_check(), the only caller of
+ * libFuzzer target for lib/chat/token.c token_check(), the only caller of
  * jwt_decode(), with a fixed 32-byte key and a fixed clock. An input is
  * either a raw token (first byte not 0x01), or, after a 0x01 byte, a
  * header and a payload separated by a newline that the harness encodes and
@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "token.h"
+#include "chat/token.h"
 
 #define FUZZ_NOW    1700000000
 #define FUZZ_LEEWAY 30

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer target for lib/ws_codec.c, built with clang -fsanitize=fuzzer
+ * libFuzzer target for lib/sio/ws_codec.c, built with clang -fsanitize=fuzzer
  * (plus address,undefined). The input is parsed twice: whole, and in
  * pieces the way ws.c feeds it (unconsumed bytes carried over, never more
  * than a header plus a control frame). Both must agree, text delivered
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
-#include "ws_codec.h"
+#include "common/utf8.h"
+#include "sio/ws_codec.h"
 
 #define FUZZ_MAX_MSG 4096
 

@@ -2,7 +2,7 @@
 // test-timeout: 150
 //
 // docs/testing.md 4.4 item 1 (d): a FastCGI worker killed with SIGKILL at the
-// fault points of lib/fault.h while it posts a message (before BEGIN, after
+// fault points of lib/common/fault.h while it posts a message (before BEGIN, after
 // the insert inside the transaction, after COMMIT before the bus hint) and
 // while it writes an upload. Each time the client gets nginx's JSON 503,
 // multiwatch starts a new worker, SQLite holds no half-written row and

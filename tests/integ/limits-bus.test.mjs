@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: ISC
 // test-timeout: 150
 //
-// The daemon's side of the ZeroMQ bus (push-daemon/bus.c), spoken to by a
+// The daemon's side of the ZeroMQ bus (push-daemon/bus_srv.c), spoken to by a
 // peer over libzmq (tests/integ/lib/zmqpeer.py): a message over
 // ZMQ_MAXMSGSIZE (BUS_MSG_MAX) to the PULL and to the ROUTER endpoint is
 // dropped, never acted on or answered, and the hints and presence queries
 // after it are; a burst of 1,000 presence queries from one DEALER gets
-// every reply with its own qid (lib/bus.h framing) and a burst of 3,000
+// every reply with its own qid (lib/chat/bus.h framing) and a burst of 3,000
 // hints is read completely (the edge-triggered ZMQ_FD drained past
 // BUS_SRV_BATCH). Hints are counted in the daemon's -v log ("N hint(s)"
 // once a second, chat_push_tick_cb), since a hint's only effect, a push

@@ -3,7 +3,7 @@
 //
 // The status line a client reads (curl -i) for the workers' answers,
 // through nginx and through lighttpd: each code with its own reason phrase
-// (lib/http_status), never another code's (a 415 once read "415 Internal
+// (lib/common/http_status), never another code's (a 415 once read "415 Internal
 // Server Error"), and the same line behind both web servers (nginx passes
 // the worker's phrase on, lighttpd writes its own). Each answer is checked to be the worker's own by its
 // JSON detail, so that a web server's error page cannot pass for it.
@@ -17,7 +17,7 @@ import { newRoom, newUser } from './lib/api.mjs';
 import { REFUSED, multipart } from './lib/media.mjs';
 import { holdLock } from './lib/sqlitelock.mjs';
 
-// As lighttpd writes them (lib/http_status.h).
+// As lighttpd writes them (lib/common/http_status.h).
 const PHRASE = {
 	401: 'Unauthorized',
 	404: 'Not Found',

@@ -25,7 +25,7 @@ const FCGI = join(build, 'chat-fcgi');
 const PUSHD = join(build, 'chat-pushd');
 const ADMIN = join(build, 'chat-admin');
 // The schema version the programs migrate to.
-const SCHEMA_VERSION = readFileSync(join(SRCDIR, 'lib/db.h'), 'utf8')
+const SCHEMA_VERSION = readFileSync(join(SRCDIR, 'lib/chat/db.h'), 'utf8')
     .match(/#define DB_SCHEMA_VERSION (\d+)/)[1];
 const SCHEMA_V2 = readFileSync(join(SRCDIR, 'tests/fixtures/schema-v2.sql'),
     'utf8');

@@ -3,7 +3,7 @@
  * The end of every unit test's main(): run the Check suite "s" and turn
  * its failures into the exit status tests/run reads (with the TAP that
  * CK_TAP_LOG_FILE_NAME asks for). Header-only, so each test binary still
- * links just libchat.a and check.
+ * links just its layer's archive, libcommon.a and check.
  */
 #ifndef UNIT_H
 #define UNIT_H

@@ -100,7 +100,7 @@ function b64url(buf) {
 }
 
 // The fixed iss and aud of every token (TOKEN_ISS and TOKEN_AUD of
-// lib/token.h): a crafted token needs both to be valid.
+// lib/chat/token.h): a crafted token needs both to be valid.
 export const JWT_ISS = 'chat';
 export const JWT_AUD = 'chat-api';
 

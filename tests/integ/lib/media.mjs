@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 //
 // Helpers for the upload tests: tiny real samples of every allowed type (the
-// byte recipes of tests/unit/test-upload.c), the refused and polyglot samples
+// byte recipes of tests/unit/chat/test-upload.c), the refused and polyglot samples
 // of docs/security.md 3.1, a hand-built multipart/form-data body for shapes
 // that fetch's FormData cannot send, an upload call, and snapshots of a
 // directory tree to prove that nothing was written where it should not be, and

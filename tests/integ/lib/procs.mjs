@@ -3,7 +3,7 @@
 // The processes of one running stack, found through /proc by the chat.conf
 // its children were started with (every worker and daemon of a stack gets
 // "-c VAR/run/chat.conf"), so that a test signals only what it started.
-// Also a stack whose workers crash at a named fault point (lib/fault.h):
+// Also a stack whose workers crash at a named fault point (lib/common/fault.h):
 // CHAT_FAULT=point@file, armed by creating the file.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,

@@ -3,7 +3,7 @@
 #
 # A ZeroMQ peer of the push daemon's bus for the integration tests, over
 # libzmq itself through ctypes (Debian ships no python3-zmq here and Node
-# has no ZeroMQ module). It speaks the workers' framing (lib/bus.h) and
+# has no ZeroMQ module). It speaks the workers' framing (lib/chat/bus.h) and
 # prints one JSON line with what it saw:
 #
 #   zmqpeer.py push EP COUNT [SIZE [HOLD_MS]]
