@@ -293,6 +293,19 @@ req_rate_limited(struct req *r, double retry_after)
 	req_error(r, 429, "Too many requests");
 }
 
+enum chat_err
+req_rate_take(
+    struct req *r, const char *key, double burst, double rate, double cost)
+{
+	double retry = 0;
+	enum chat_err e;
+
+	e = db_rate_take(r->app->db, key, burst, rate, cost, r->now_ms, &retry);
+	if (e == CHAT_ERR_RATE)
+		req_rate_limited(r, retry);
+	return e;
+}
+
 void
 req_fail(struct req *r, enum chat_err e)
 {

@@ -98,6 +98,13 @@ void req_error(struct req *r, int status, const char *detail);
 void req_unauthorized(struct req *r, const char *detail);
 /* 429 {"detail":"Too many requests"} with Retry-After: ceil(s), >= 1. */
 void req_rate_limited(struct req *r, double retry_after);
+/*
+ * Take "cost" tokens of the bucket "key" (db_rate_take(), joining an open
+ * transaction). Returns CHAT_OK, CHAT_ERR_RATE with the 429 set, or a
+ * storage error with nothing set.
+ */
+enum chat_err req_rate_take(
+    struct req *r, const char *key, double burst, double rate, double cost);
 /* The response for storage and generic errors: 404, 429, 503, 507, 500. */
 void req_fail(struct req *r, enum chat_err e);
 /* 422 {"detail": <errs>} ("errs" stolen). */

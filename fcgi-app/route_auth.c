@@ -30,19 +30,15 @@ route_auth_addr_limit(struct req *r)
 {
 	const struct conf *cf = &r->app->conf;
 	char addr[VALID_ADDR_KEY_MAX], *key;
-	double retry = 0;
 	enum chat_err e;
 
 	if (!cf->auth_addr_limit)
 		return 0;
 	valid_addr_key(r->remote, addr);
 	key = xasprintf("addr:%s", addr);
-	e = db_rate_take(r->app->db, key, (double)cf->auth_burst, cf->auth_rate,
-	    1, r->now_ms, &retry);
+	e = req_rate_take(r, key, (double)cf->auth_burst, cf->auth_rate, 1);
 	free(key);
-	if (e == CHAT_ERR_RATE)
-		req_rate_limited(r, retry);
-	else if (e != CHAT_OK)
+	if (e != CHAT_OK && e != CHAT_ERR_RATE)
 		req_fail(r, e);
 	return e == CHAT_OK ? 0 : -1;
 }

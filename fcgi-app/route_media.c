@@ -178,7 +178,6 @@ route_media_upload(struct req *r)
 	enum multipart_err me;
 	enum upload_err ue;
 	enum chat_err e;
-	double retry = 0;
 	int n;
 
 	if (route_media_store == NULL) {
@@ -189,14 +188,10 @@ route_media_upload(struct req *r)
 	if (!r->authed && req_auth(r) == -1)
 		goto drain;
 	key = xasprintf("upload:%lld", (long long)r->user.id);
-	e = db_rate_take(r->app->db, key, (double)cf->upload_burst,
-	    cf->upload_rate, 1, r->now_ms, &retry);
-	if (e == CHAT_ERR_RATE) {
-		req_rate_limited(r, retry);
-		goto drain;
-	}
+	e = req_rate_take(r, key, (double)cf->upload_burst, cf->upload_rate, 1);
 	if (e != CHAT_OK) {
-		req_fail(r, e);
+		if (e != CHAT_ERR_RATE)
+			req_fail(r, e);
 		goto drain;
 	}
 	if ((me = multipart_boundary(r->ctype, bnd)) == MULTIPART_ERR_CTYPE) {

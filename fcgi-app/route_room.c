@@ -146,18 +146,15 @@ static enum chat_err
 route_room_take(
     struct req *r, const char *what, int64_t burst, double rate, size_t cost)
 {
-	double retry = 0, c = (double)cost;
+	double c = (double)cost;
 	enum chat_err e;
 	char *key;
 
 	if (c > (double)burst)
 		c = (double)burst;
 	key = xasprintf("%s:%lld", what, (long long)r->user.id);
-	e = db_rate_take(
-	    r->app->db, key, (double)burst, rate, c, r->now_ms, &retry);
+	e = req_rate_take(r, key, (double)burst, rate, c);
 	free(key);
-	if (e == CHAT_ERR_RATE)
-		req_rate_limited(r, retry);
 	return e;
 }
 
